@@ -1,0 +1,3 @@
+from offpcc_pl.cli import main
+
+main()
