@@ -1,0 +1,368 @@
+"""OffPolicyModule: networks, optimizers, one generic update, acting and evaluation.
+
+One update serves all six algorithms. Observations pass through *encoders* before the MLP
+heads: the identity for DDPG/TD3/SAC (a transition batch is a T=1 sequence), recurrent
+summarizers for RDPG/RTD3/RSAC. The subclasses only say how the next-state value and the
+policy loss are computed (:meth:`target_value`, :meth:`actor_loss`) and how to explore.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from jsonargparse.typing import ClosedUnitInterval, NonNegativeInt, PositiveFloat, PositiveInt
+from pytorch_lightning.callbacks import Callback
+from torch import Tensor, nn
+from torch.utils.data import DataLoader
+
+from offpcc_pl.algorithms.losses import critic_loss, polyak_update, td_target
+from offpcc_pl.buffers import Batch, EpisodeBuffer, TransitionBuffer
+from offpcc_pl.data import ReplayDataset
+from offpcc_pl.envs.make import make_env
+from offpcc_pl.errors import ConfigError
+from offpcc_pl.loop import ReplayCallback
+from offpcc_pl.monitor import find_replay, log_at_env_step
+from offpcc_pl.nets import Critic, Hidden, Summarizer, SummarizerKind
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN/inf; the last good checkpoint is kept."""
+
+
+class PassThrough(nn.Module):
+    """The feed-forward "encoder": the observation is the feature."""
+
+    def __init__(self, obs_dim: int) -> None:
+        super().__init__()
+        self.output_dim = obs_dim
+
+    def forward(self, obs: Tensor, hidden: Hidden = None) -> tuple[Tensor, Hidden]:
+        return obs, None
+
+
+@dataclass(frozen=True)
+class Memory:
+    """Recurrent options (see :class:`offpcc_pl.algorithms.recurrent.Recurrent`)."""
+
+    kind: SummarizerKind = "lstm"
+    layers: int = 2
+    hidden_size: int = 256
+    share: Literal["none", "critics", "all"] = "none"
+    window: int | None = None
+    burn_in: int = 0
+
+
+class OffPolicyModule(pl.LightningModule):
+    """Shared base of DDPG, TD3, SAC, RDPG, RTD3 and RSAC (manual optimization)."""
+
+    twin_critics: bool = True
+    target_actor: bool = True  # DDPG/TD3 keep a target policy; SAC uses the online one
+
+    def __init__(
+        self,
+        *,
+        _memory: Memory | None = None,
+        env_id: str = "Pendulum-v1",
+        gamma: ClosedUnitInterval = 0.99,
+        tau: ClosedUnitInterval = 0.005,
+        lr: PositiveFloat = 3e-4,
+        batch_size: PositiveInt = 100,
+        hidden_sizes: tuple[PositiveInt, ...] = (256, 256),
+        capacity: PositiveInt = 1_000_000,
+        update_after: NonNegativeInt = 1000,
+        updates_per_step: PositiveInt = 1,
+        eval_episodes: PositiveInt = 10,
+    ) -> None:
+        """Common options.
+
+        Args:
+            env_id: gymnasium id (ours: `offpcc-pl envs`); actions are rescaled to [-1, 1].
+            gamma: discount factor.
+            tau: soft target update rate (the seed's polyak 0.995 is tau 0.005).
+            lr: Adam learning rate of every optimizer.
+            batch_size: transitions per batch (recurrent: episodes or windows).
+            hidden_sizes: hidden layer widths of the actor and critic MLPs.
+            capacity: replay capacity in transitions (recurrent: in episodes).
+            update_after: env steps of uniform random actions before the first update.
+            updates_per_step: gradient updates per env step.
+            eval_episodes: deterministic test episodes at each epoch end.
+        """
+        super().__init__()
+        self.save_hyperparameters(ignore=["_memory"])
+        self.automatic_optimization = False
+        self.memory = _memory
+        env = make_env(env_id)
+        self.obs_dim = int(env.observation_space.shape[0])
+        self.act_dim = int(env.action_space.shape[0])
+        self.max_episode_steps = env.spec.max_episode_steps if env.spec else None
+        env.close()
+        self._check_memory()
+        self._build_networks(list(hidden_sizes))
+        self.n_updates = 0  # drives policy delay; checkpointed (never use global_step)
+        self._sums: dict[str, Tensor] = {}
+        self._n_summed = 0
+        self._test_results: list[dict[str, float]] = []
+
+    # -- networks ----------------------------------------------------------------------------
+
+    def _check_memory(self) -> None:
+        m = self.memory
+        if m is None:
+            return
+        if m.burn_in and m.window is None:
+            raise ConfigError(f"burn_in={m.burn_in} needs a window (set --model.window)")
+        if self.max_episode_steps is None:
+            raise ConfigError(
+                f"env '{self.hparams.env_id}' has no time limit; recurrent agents store whole "
+                "episodes and need one (register it with max_episode_steps)"
+            )
+
+    def _encoder(self) -> nn.Module:
+        m = self.memory
+        if m is None:
+            return PassThrough(self.obs_dim)
+        return Summarizer(self.obs_dim, m.kind, m.hidden_size, m.layers)
+
+    def _build_networks(self, hidden_sizes: list[int]) -> None:
+        n_critics = 2 if self.twin_critics else 1
+        share = self.memory.share if self.memory else "none"
+        # Shared encoders are the same module object in several places: parameters()
+        # deduplicates them, and deepcopy keeps the sharing inside the target copies.
+        first = self._encoder()
+        critic_encoders = [first] + [
+            first if share != "none" else self._encoder() for _ in range(n_critics - 1)
+        ]
+        self.critic_encoders = nn.ModuleList(critic_encoders)
+        self.actor_encoder = first if share == "all" else self._encoder()
+        feat_dim = first.output_dim
+        self.actor = self.make_actor(feat_dim, self.act_dim, hidden_sizes)
+        self.critics = nn.ModuleList(
+            Critic(feat_dim, self.act_dim, hidden_sizes) for _ in range(n_critics)
+        )
+        self.critic_targets = self._frozen_copy(self.critics)
+        self.critic_encoder_targets = self._frozen_copy(self.critic_encoders)
+        if self.target_actor:
+            self.actor_target = self._frozen_copy(self.actor)
+            self.actor_encoder_target = (
+                self.critic_encoder_targets[0] if share == "all"
+                else self._frozen_copy(self.actor_encoder)
+            )
+        if self.memory is not None:
+            # The acting policy is frozen for the length of an episode (the seed's behaviour):
+            # a copy synced at episode boundaries, checkpointed with the module.
+            self.acting = self._frozen_copy(nn.ModuleDict(
+                {"encoder": self.actor_encoder, "actor": self.actor}
+            ))
+
+    @staticmethod
+    def _frozen_copy(module: nn.Module) -> nn.Module:
+        return copy.deepcopy(module).requires_grad_(False)
+
+    def make_actor(self, feat_dim: int, act_dim: int, hidden_sizes: list[int]) -> nn.Module:
+        raise NotImplementedError
+
+    def _unique_params(self, *modules: nn.Module) -> list[nn.Parameter]:
+        return list(nn.ModuleList(modules).parameters())  # deduplicated
+
+    def configure_optimizers(self) -> list[torch.optim.Optimizer]:
+        lr = self.hparams.lr
+        critic_params = self._unique_params(self.critics, self.critic_encoders)
+        shared = {id(p) for p in critic_params}
+        actor_params = [
+            p for p in self._unique_params(self.actor, self.actor_encoder) if id(p) not in shared
+        ]  # share="all": the summarizer learns from the critic loss only
+        return [torch.optim.Adam(critic_params, lr=lr), torch.optim.Adam(actor_params, lr=lr)]
+
+    # -- data --------------------------------------------------------------------------------
+
+    def make_buffer(self) -> TransitionBuffer | EpisodeBuffer:
+        if self.memory is None:
+            return TransitionBuffer(self.obs_dim, self.act_dim, self.hparams.capacity)
+        return EpisodeBuffer(
+            self.obs_dim, self.act_dim, self.hparams.capacity, self.max_episode_steps
+        )
+
+    def configure_callbacks(self) -> list[Callback]:
+        return [ReplayCallback()]
+
+    @property
+    def replay(self) -> ReplayCallback:
+        return find_replay(self.trainer)
+
+    def train_dataloader(self) -> DataLoader:
+        m = self.memory or Memory()
+        dataset = ReplayDataset(
+            self.replay.buffer, self.hparams.batch_size, self.replay.rng, m.window, m.burn_in
+        )
+        return DataLoader(dataset, batch_size=None, num_workers=0)
+
+    def val_dataloader(self) -> DataLoader:
+        return DataLoader(range(self.hparams.eval_episodes), batch_size=None)
+
+    # -- acting ------------------------------------------------------------------------------
+
+    def start_episode(self) -> Hidden:
+        """Sync the frozen acting copy (recurrent) and return the initial hidden state."""
+        if self.memory is not None:
+            self.acting["encoder"].load_state_dict(self.actor_encoder.state_dict())
+            self.acting["actor"].load_state_dict(self.actor.state_dict())
+        return None
+
+    @torch.no_grad()
+    def act(
+        self, obs: np.ndarray, hidden: Hidden, deterministic: bool, frozen: bool = True
+    ) -> tuple[np.ndarray, Hidden]:
+        """One action in [-1, 1] for one observation; ``frozen`` uses the episode's copy."""
+        if frozen and self.memory is not None:
+            encoder, actor = self.acting["encoder"], self.acting["actor"]
+        else:
+            encoder, actor = self.actor_encoder, self.actor
+        obs_t = torch.as_tensor(obs, dtype=torch.float32, device=self.device).view(1, 1, -1)
+        feat, hidden = encoder(obs_t, hidden)  # (1, 1, F)
+        act = self.policy(actor, feat, deterministic)  # (1, 1, A)
+        return act.view(-1).cpu().numpy(), hidden
+
+    def policy(self, actor: nn.Module, feat: Tensor, deterministic: bool) -> Tensor:
+        """Acting action (with exploration unless ``deterministic``)."""
+        raise NotImplementedError
+
+    # -- the update --------------------------------------------------------------------------
+
+    def target_value(
+        self, actor_feat_next: Tensor, target_feats_next: list[Tensor], actor_target_feat_next: Tensor | None
+    ) -> Tensor:
+        """``V(s')`` for the TD target, without gradient, ``(B, T, 1)``."""
+        raise NotImplementedError
+
+    def actor_loss(
+        self, actor_feat: Tensor, critic_feats: list[Tensor], mask: Tensor | None
+    ) -> tuple[Tensor, dict]:
+        """Policy loss (critic features are detached, critic weights frozen)."""
+        raise NotImplementedError
+
+    def after_actor_step(self, mask: Tensor | None) -> dict:
+        """Hook for extra steps after the actor's (SAC: the temperature)."""
+        return {}
+
+    @property
+    def policy_delay(self) -> int:
+        return 1
+
+    def training_step(self, dataloader_iter: Iterator[tuple[Batch, int, int]]) -> None:
+        if self.replay.env_steps < self.hparams.update_after or not self.replay.buffer.can_sample():
+            return  # warm-up: the step counts, no update and no batch drawn
+        for _ in range(self.hparams.updates_per_step):
+            batch, _, _ = next(dataloader_iter)
+            self.update(batch.to(self.device))
+
+    def _encode(self, encoders: nn.ModuleList, obs: Tensor) -> list[Tensor]:
+        """Run each distinct encoder once over ``(B, T+1, O)``; shared ones give one result."""
+        cache: dict[int, Tensor] = {}
+        for encoder in encoders:
+            if id(encoder) not in cache:
+                cache[id(encoder)] = encoder(obs)[0]  # (B, T+1, F)
+        return [cache[id(encoder)] for encoder in encoders]
+
+    def update(self, batch: Batch) -> None:
+        """One gradient update: critic, then (delayed) actor and extras, then targets."""
+        critic_opt, actor_opt = self.optimizers()[:2]
+        obs, mask = batch.obs, batch.mask
+        critic_feats = self._encode(self.critic_encoders, obs)  # [(B, T+1, F)] with grad
+        share_all = self.actor_encoder is self.critic_encoders[0]
+        actor_feats = critic_feats[0].detach() if share_all else self.actor_encoder(obs)[0]
+        with torch.no_grad():
+            target_feats = self._encode(self.critic_encoder_targets, obs)
+            actor_target_feats = (
+                self.actor_encoder_target(obs)[0] if self.target_actor else None
+            )
+            next_value = self.target_value(
+                actor_feats.detach()[:, 1:],
+                [f[:, 1:] for f in target_feats],
+                None if actor_target_feats is None else actor_target_feats[:, 1:],
+            )  # (B, T, 1)
+            target = td_target(batch.rew, batch.done, next_value, self.hparams.gamma)
+        qs = [critic(f[:, :-1], batch.act) for critic, f in zip(self.critics, critic_feats)]
+        loss, metrics = critic_loss(qs, target, mask)
+        self._check_finite(loss, "critic")
+        critic_opt.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        critic_opt.step()
+
+        if self.n_updates % self.policy_delay == 0:
+            self.critics.requires_grad_(False)  # the policy loss must not train the critics
+            loss, actor_metrics = self.actor_loss(
+                actor_feats[:, :-1], [f[:, :-1].detach() for f in critic_feats], mask
+            )
+            self.critics.requires_grad_(True)
+            actor_opt.zero_grad(set_to_none=True)
+            self.manual_backward(loss)
+            actor_opt.step()
+            metrics.update(actor_metrics, **self.after_actor_step(mask))
+            self._update_targets()
+        self.n_updates += 1
+        self._accumulate(metrics)
+
+    def _update_targets(self) -> None:
+        tau = self.hparams.tau
+        polyak_update(
+            self._unique_params(self.critics, self.critic_encoders),
+            self._unique_params(self.critic_targets, self.critic_encoder_targets),
+            tau,
+        )
+        if self.target_actor:
+            share_all = self.actor_encoder is self.critic_encoders[0]
+            online = [self.actor] if share_all else [self.actor, self.actor_encoder]
+            target = [self.actor_target] if share_all else [self.actor_target, self.actor_encoder_target]
+            polyak_update(self._unique_params(*online), self._unique_params(*target), tau)
+
+    def _check_finite(self, loss: Tensor, name: str) -> None:
+        if not torch.isfinite(loss):
+            raise TrainingDiverged(
+                f"{name} loss is {loss.item()} after {self.n_updates} updates "
+                f"({self.replay.env_steps} env steps); the last good checkpoint is kept - "
+                "try a lower --model.lr"
+            )
+
+    # -- logging -----------------------------------------------------------------------------
+
+    def _accumulate(self, metrics: dict[str, Tensor]) -> None:
+        for key, value in metrics.items():
+            self._sums[key] = self._sums.get(key, 0.0) + value
+        self._n_summed += 1
+
+    def on_train_epoch_end(self) -> None:
+        if not self._n_summed:
+            return
+        means = {k: float(v) / self._n_summed for k, v in self._sums.items()}
+        log_at_env_step(self.trainer, means, self.replay.env_steps)
+        self._sums, self._n_summed = {}, 0
+
+    def validation_step(self, episode_index: Tensor) -> None:
+        result = self.replay.test_episode(self, int(episode_index))
+        self._test_results.append(result)
+        for key, value in result.items():
+            self.log(key, value, on_epoch=True, batch_size=1, logger=False)
+
+    def on_validation_epoch_end(self) -> None:
+        results, self._test_results = self._test_results, []
+        if not results:
+            return
+        means = {k: float(np.mean([r[k] for r in results])) for k in results[0]}
+        self.replay.last_test_return = means["test/episode_return"]
+        if self.trainer.state.fn == "fit":
+            log_at_env_step(self.trainer, means, self.replay.env_steps)
+
+    # -- checkpoint --------------------------------------------------------------------------
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["n_updates"] = self.n_updates
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.n_updates = checkpoint.get("n_updates", 0)
+

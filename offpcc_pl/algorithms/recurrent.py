@@ -1,0 +1,75 @@
+"""RDPG, RTD3, RSAC: the feed-forward update rules over (B, T) sequences with masks.
+
+Recurrence is an encoder in front of the same losses (DESIGN.md): each of the actor and
+the critics gets a summarizer (an LSTM/GRU/RNN over the observation history), critic
+targets get target summarizers, and the actor loss sees the critics' summaries detached
+(the seed's recurrent agents, Ni et al. 2022 "Recurrent model-free RL can be a strong
+baseline for many POMDPs" for the separate-summarizer default).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from jsonargparse.typing import NonNegativeInt, PositiveInt
+
+from offpcc_pl.algorithms.base import Memory
+from offpcc_pl.algorithms.ddpg import DDPG
+from offpcc_pl.algorithms.sac import SAC
+from offpcc_pl.algorithms.td3 import TD3
+from offpcc_pl.nets import SummarizerKind
+
+
+class Recurrent:
+    """Memory options shared by the recurrent algorithms (mixed in before the update rule)."""
+
+    def __init__(
+        self,
+        summarizer: SummarizerKind = "lstm",
+        summarizer_layers: PositiveInt = 2,
+        summarizer_hidden: PositiveInt = 256,
+        share_summarizer: Literal["none", "critics", "all"] = "none",
+        window: PositiveInt | None = None,
+        burn_in: NonNegativeInt = 0,
+        batch_size: PositiveInt = 10,
+        capacity: PositiveInt = 5000,
+        update_after: NonNegativeInt = 10000,
+        **kwargs: Any,
+    ) -> None:
+        """Recurrent options.
+
+        Args:
+            summarizer: recurrent cell of the summarizers (lstm, gru or rnn).
+            summarizer_layers: stacked recurrent layers.
+            summarizer_hidden: summary size.
+            share_summarizer: "none": actor, Q1 and Q2 have their own summarizer (seed);
+                "critics": Q1 and Q2 share one; "all": one summarizer, trained by the critic
+                loss only, feeds the actor as well (cheapest, the actor can't shape it).
+            window: train on segments of this many steps instead of whole episodes.
+            burn_in: steps before each window that only warm the hidden state (no loss).
+            batch_size: episodes (or windows) per batch.
+            capacity: replay capacity in episodes.
+            update_after: env steps of uniform random actions before the first update.
+        """
+        memory = Memory(
+            summarizer, summarizer_layers, summarizer_hidden, share_summarizer, window, burn_in
+        )
+        super().__init__(
+            _memory=memory,
+            batch_size=batch_size,
+            capacity=capacity,
+            update_after=update_after,
+            **kwargs,
+        )
+
+
+class RDPG(Recurrent, DDPG):
+    """Recurrent DDPG (Heess et al. 2015)."""
+
+
+class RTD3(Recurrent, TD3):
+    """Recurrent TD3."""
+
+
+class RSAC(Recurrent, SAC):
+    """Recurrent SAC."""

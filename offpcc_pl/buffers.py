@@ -1,0 +1,207 @@
+"""Replay buffers: preallocated float32 numpy storage, sampled into :class:`Batch` tensors.
+
+Both buffers yield the same batch layout, so one set of losses serves all algorithms:
+observations ``(B, T+1, O)`` (``obs[:, t+1]`` is the next observation of step t) and
+``(B, T, ·)`` for the rest. A transition batch is the T=1 case without a mask.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+import torch
+from torch import Tensor
+
+
+@dataclass
+class Batch:
+    """A sampled batch; ``mask`` is 1 on steps that enter the loss, None when all do."""
+
+    obs: Tensor  # (B, T+1, O)
+    act: Tensor  # (B, T, A)
+    rew: Tensor  # (B, T, 1)
+    done: Tensor  # (B, T, 1) terminated (not truncated): 1 stops bootstrapping
+    mask: Tensor | None = None  # (B, T, 1)
+
+    def to(self, device: torch.device | str) -> Batch:
+        return Batch(*(None if v is None else v.to(device) for v in self._values()))
+
+    def _values(self) -> list[Tensor | None]:
+        return [getattr(self, f.name) for f in fields(self)]
+
+
+def _tensor(array: np.ndarray) -> Tensor:
+    """A standalone copy (a view would drag the whole preallocated array into a checkpoint)."""
+    return torch.from_numpy(np.array(array, copy=True))
+
+
+class TransitionBuffer:
+    """Ring buffer of single transitions (DDPG, TD3, SAC)."""
+
+    def __init__(self, obs_dim: int, act_dim: int, capacity: int) -> None:
+        self.capacity = capacity
+        self.obs = np.zeros((capacity, obs_dim), dtype=np.float32)
+        self.next_obs = np.zeros((capacity, obs_dim), dtype=np.float32)
+        self.act = np.zeros((capacity, act_dim), dtype=np.float32)
+        self.rew = np.zeros((capacity, 1), dtype=np.float32)
+        self.done = np.zeros((capacity, 1), dtype=np.float32)
+        self.ptr = 0
+        self.size = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def can_sample(self) -> bool:
+        return self.size > 0
+
+    def add(
+        self,
+        obs: np.ndarray,
+        act: np.ndarray,
+        rew: float,
+        next_obs: np.ndarray,
+        terminated: bool,
+        truncated: bool,
+    ) -> None:
+        """Store one transition; ``truncated`` needs no storage (it bootstraps like a step)."""
+        i = self.ptr
+        self.obs[i], self.act[i], self.next_obs[i] = obs, act, next_obs
+        self.rew[i] = rew
+        self.done[i] = float(terminated)  # bootstrap through time limits
+        self.ptr = (i + 1) % self.capacity
+        self.size = min(self.size + 1, self.capacity)
+
+    def sample(self, batch_size: int, rng: np.random.Generator) -> Batch:
+        idx = rng.integers(0, self.size, size=batch_size)  # (B,)
+        obs = np.stack([self.obs[idx], self.next_obs[idx]], axis=1)  # (B, 2, O)
+        return Batch(
+            obs=torch.from_numpy(obs),
+            act=torch.from_numpy(self.act[idx, None]),  # (B, 1, A)
+            rew=torch.from_numpy(self.rew[idx, None]),  # (B, 1, 1)
+            done=torch.from_numpy(self.done[idx, None]),  # (B, 1, 1)
+        )
+
+    def state_dict(self) -> dict:
+        n = self.size
+        return {
+            "ptr": self.ptr,
+            "size": n,
+            **{k: _tensor(getattr(self, k)[:n]) for k in ("obs", "next_obs", "act", "rew", "done")},
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        n = state["size"]
+        if n > self.capacity:
+            raise ValueError(f"checkpoint buffer holds {n} transitions, capacity is {self.capacity}")
+        for k in ("obs", "next_obs", "act", "rew", "done"):
+            getattr(self, k)[:n] = state[k].numpy()
+        self.ptr, self.size = state["ptr"], n
+
+
+class EpisodeBuffer:
+    """Whole episodes for recurrent agents (the seed's RecurrentReplayBuffer).
+
+    Slot ``ptr`` holds the episode in progress; it has length 0 (weight 0) until it ends,
+    so sampling only ever sees complete episodes. Episodes longer than ``max_len`` (envs
+    without a time limit) are split into stored pieces of ``max_len`` steps.
+    """
+
+    def __init__(self, obs_dim: int, act_dim: int, capacity: int, max_len: int) -> None:
+        self.capacity, self.max_len = capacity, max_len
+        self.obs = np.zeros((capacity, max_len + 1, obs_dim), dtype=np.float32)
+        self.act = np.zeros((capacity, max_len, act_dim), dtype=np.float32)
+        self.rew = np.zeros((capacity, max_len, 1), dtype=np.float32)
+        self.done = np.zeros((capacity, max_len, 1), dtype=np.float32)
+        self.lengths = np.zeros(capacity, dtype=np.int64)
+        self.ptr = 0  # slot being written
+        self.t = 0  # steps written into slot ptr
+        self.size = 0  # complete episodes stored
+
+    def __len__(self) -> int:
+        return self.size
+
+    def can_sample(self) -> bool:
+        return self.size > 0
+
+    def add(
+        self,
+        obs: np.ndarray,
+        act: np.ndarray,
+        rew: float,
+        next_obs: np.ndarray,
+        terminated: bool,
+        truncated: bool,
+    ) -> None:
+        i, t = self.ptr, self.t
+        if t == 0:
+            self.lengths[i] = 0  # overwriting an old episode: take it out of sampling now
+            self.obs[i, 0] = obs
+        self.act[i, t], self.obs[i, t + 1] = act, next_obs
+        self.rew[i, t] = rew
+        self.done[i, t] = float(terminated)  # bootstrap through time limits
+        self.t = t + 1
+        if terminated or truncated or self.t == self.max_len:
+            self.lengths[i] = self.t
+            self.ptr, self.t = (i + 1) % self.capacity, 0
+            self.size = min(self.size + 1, self.capacity)
+
+    def sample(
+        self,
+        batch_size: int,
+        rng: np.random.Generator,
+        window: int | None = None,
+        burn_in: int = 0,
+    ) -> Batch:
+        """Episodes drawn with probability proportional to length (with replacement).
+
+        Without ``window``, whole episodes padded to the longest one. With it, segments of
+        ``window`` loss steps preceded by up to ``burn_in`` steps that only warm the hidden
+        state (mask 0), padded to ``burn_in + window``.
+        """
+        lengths = self.lengths.astype(np.float64)
+        idx = rng.choice(self.capacity, size=batch_size, p=lengths / lengths.sum())  # (B,)
+        lens = self.lengths[idx]
+        if window is None:
+            begin, burn, horizon = np.zeros_like(lens), np.zeros_like(lens), int(lens.max())
+        else:
+            loss_start = rng.integers(0, np.maximum(lens - window, 0) + 1)  # (B,)
+            begin = np.maximum(loss_start - burn_in, 0)
+            burn, horizon = loss_start - begin, burn_in + window
+        steps = np.arange(horizon)  # (T,)
+        rows = idx[:, None]
+        time = begin[:, None] + steps  # (B, T)
+        last = np.minimum(lens - begin, horizon)[:, None]  # segment length, (B, 1)
+        mask = (steps < last) & (steps >= burn[:, None])  # (B, T)
+        time_obs = np.minimum(begin[:, None] + np.arange(horizon + 1), self.max_len)  # (B, T+1)
+        time = np.minimum(time, self.max_len - 1)
+        return Batch(
+            obs=torch.from_numpy(self.obs[rows, time_obs]),  # (B, T+1, O)
+            act=torch.from_numpy(self.act[rows, time]),  # (B, T, A)
+            rew=torch.from_numpy(self.rew[rows, time]),  # (B, T, 1)
+            done=torch.from_numpy(self.done[rows, time]),  # (B, T, 1)
+            mask=torch.from_numpy(mask[..., None].astype(np.float32)),  # (B, T, 1)
+        )
+
+    def state_dict(self) -> dict:
+        # Slots are filled in order until the first wrap: only [0, filled) hold data.
+        filled = self.capacity if self.size == self.capacity else self.ptr + (self.t > 0)
+        return {
+            "ptr": self.ptr,
+            "t": self.t,
+            "size": self.size,
+            "lengths": _tensor(self.lengths),
+            **{k: _tensor(getattr(self, k)[:filled]) for k in ("obs", "act", "rew", "done")},
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        filled = state["obs"].shape[0]
+        if filled > self.capacity or state["obs"].shape[1] != self.max_len + 1:
+            raise ValueError(
+                f"checkpoint episode buffer is {tuple(state['obs'].shape[:2])} (episodes, "
+                f"steps+1); this run has capacity {self.capacity}, max length {self.max_len}"
+            )
+        for k in ("obs", "act", "rew", "done"):
+            getattr(self, k)[:filled] = state[k].numpy()
+        self.lengths[:] = state["lengths"].numpy()
+        self.ptr, self.t, self.size = state["ptr"], state["t"], state["size"]

@@ -1,0 +1,210 @@
+"""The ``offpcc-pl`` command: LightningCLI (fit / validate / test) plus our own subcommands."""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+from jsonargparse import Namespace
+from pytorch_lightning import Trainer
+from pytorch_lightning.callbacks import ModelCheckpoint, ProgressBar
+from pytorch_lightning.cli import LightningCLI
+from pytorch_lightning.loggers import CSVLogger, WandbLogger
+
+from offpcc_pl.algorithms import ALGORITHMS, OffPolicyModule
+from offpcc_pl.algorithms.base import TrainingDiverged
+from offpcc_pl.checkpointing import AtomicCheckpointIO
+from offpcc_pl.envs.make import check_env_id
+from offpcc_pl.errors import ConfigError, close_matches
+from offpcc_pl.monitor import EnvStepProgressBar
+
+LIGHTNING_SUBCOMMANDS = ("fit", "validate", "test")
+CKPT_ALIASES = ("last", "best", "hpc", "registry")
+
+TRAINER_DEFAULTS = {
+    "max_epochs": 100,
+    "limit_train_batches": 1000,  # env steps per epoch (DESIGN.md "Counting")
+    "num_sanity_val_steps": 0,  # no evaluation episodes before training
+    "inference_mode": False,  # no inference tensors may leak into acting/training
+    "enable_model_summary": False,
+    "log_every_n_steps": 1000,
+}
+
+
+def run_dir(env_id: str, algo: str, seed: int) -> str:
+    """Default output root: ``checkpoints/<env>-<algo>/seed<k>``."""
+    return os.path.join("checkpoints", f"{env_id}-{algo}", f"seed{seed}")
+
+
+def _wandb_offline_unless_logged_in() -> None:
+    """Dashboards stay offline unless the user logged in (no account needed in tests)."""
+    if "WANDB_MODE" in os.environ or os.environ.get("WANDB_API_KEY"):
+        return
+    netrc = Path.home() / ".netrc"
+    if not (netrc.is_file() and "api.wandb.ai" in netrc.read_text(errors="ignore")):
+        os.environ["WANDB_MODE"] = "offline"
+
+
+def check_checkpoint(ckpt_path: str | None) -> None:
+    """A missing or unreadable checkpoint is a one-line error before anything is written."""
+    if ckpt_path is None or ckpt_path in CKPT_ALIASES:
+        return
+    if not Path(ckpt_path).is_file():
+        raise ConfigError(f"checkpoint '{ckpt_path}' does not exist (or use --ckpt_path last)")
+    try:
+        state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - any load failure means a corrupt file
+        raise ConfigError(f"checkpoint '{ckpt_path}' is corrupt or unreadable ({err.__class__.__name__})") from None
+    if not isinstance(state, dict) or "state_dict" not in state:
+        raise ConfigError(f"checkpoint '{ckpt_path}' is not a Lightning checkpoint of offpcc-pl")
+
+
+class OffpccCLI(LightningCLI):
+    """LightningCLI with our defaults: run directory, checkpoints, loggers, progress bar."""
+
+    def __init__(self, args: list[str] | None = None) -> None:
+        no_exit = {"exit_on_error": False}
+        super().__init__(
+            OffPolicyModule,
+            subclass_mode_model=True,
+            seed_everything_default=0,
+            trainer_defaults=TRAINER_DEFAULTS,
+            save_config_kwargs={"overwrite": True},
+            parser_kwargs={**no_exit, **{cmd: no_exit for cmd in LIGHTNING_SUBCOMMANDS}},
+            args=args,
+        )
+
+    def parse_arguments(self, parser: Any, args: Any) -> None:
+        super().parse_arguments(parser, args)
+        config = self.config.get(self.config.get("subcommand") or "", self.config)
+        check_checkpoint(config.get("ckpt_path"))
+        model = config.get("model")
+        if isinstance(model, Namespace) and model.get("init_args") is not None:
+            check_env_id(model.init_args.env_id)
+
+    def _subcommand_config(self) -> Namespace:
+        return self.config[self.subcommand]
+
+    def _root_dir(self) -> str:
+        config = self._subcommand_config()
+        root = config.trainer.default_root_dir
+        if root is None:
+            algo = config.model.class_path.rsplit(".", 1)[-1]
+            root = run_dir(config.model.init_args.env_id, algo, config.seed_everything)
+        return str(root)
+
+    def instantiate_trainer(self, **kwargs: Any) -> Trainer:
+        config = self._subcommand_config()
+        root = self._root_dir()
+        callbacks = list(self._get(self.config_init, "trainer").get("callbacks") or [])
+        if not any(isinstance(c, ModelCheckpoint) for c in callbacks):
+            # last.ckpt every epoch (save_top_k >= 1: with 0 it is only written at the end),
+            # plus the best evaluated policy.
+            callbacks.append(ModelCheckpoint(
+                dirpath=root, filename="best", monitor="test/episode_return", mode="max",
+                save_top_k=1, save_last=True, auto_insert_metric_name=False,
+            ))
+        if config.trainer.enable_progress_bar is not False and not any(
+            isinstance(c, ProgressBar) for c in callbacks
+        ):
+            callbacks.append(EnvStepProgressBar())
+        return super().instantiate_trainer(
+            default_root_dir=root,
+            callbacks=callbacks,
+            logger=self._loggers(root, config),
+            plugins=[AtomicCheckpointIO()],
+            **kwargs,
+        )
+
+    def _loggers(self, root: str, config: Namespace) -> list:
+        configured = self._get(self.config_init, "trainer").get("logger")
+        loggers = [lg for lg in (configured if isinstance(configured, list) else [configured])
+                   if lg not in (None, True, False)]
+        if not any(isinstance(lg, CSVLogger) for lg in loggers):
+            loggers.insert(0, CSVLogger(save_dir=root, name="csv"))  # always written
+        algo = config.model.class_path.rsplit(".", 1)[-1]
+        group = f"{config.model.init_args.env_id}-{algo}"
+        for logger in loggers:
+            if isinstance(logger, WandbLogger):
+                _wandb_offline_unless_logged_in()
+                init = logger._wandb_init  # not started yet: fill in our naming
+                init.setdefault("group", group)
+                if not init.get("name"):
+                    init["name"] = f"{group}-seed{config.seed_everything}"
+                init["dir"] = root
+                logger._save_dir = root
+        return loggers
+
+
+def _one_line(message: str) -> str:
+    return " ".join(part.strip() for part in str(message).splitlines() if part.strip())
+
+
+def _algorithm_hint(argv: list[str]) -> str | None:
+    """Name an unknown ``--model X`` directly (jsonargparse's own message is long)."""
+    for i, arg in enumerate(argv):
+        value = None
+        if arg == "--model" and i + 1 < len(argv):
+            value = argv[i + 1]
+        elif arg.startswith("--model="):
+            value = arg.split("=", 1)[1]
+        if value and value.rsplit(".", 1)[-1] not in ALGORITHMS and not value.endswith(
+            (".yaml", ".yml", ".json")
+        ) and not value.startswith("{"):
+            return (
+                f"unknown algorithm '{value}'{close_matches(value, ALGORITHMS)}; "
+                f"choose one of {', '.join(ALGORITHMS)}"
+            )
+    return None
+
+
+def _quiet_known_warnings() -> None:
+    """Silence warnings about choices made on purpose (they would drown the real ones)."""
+    for pattern in (
+        ".*dataloader_iter.*",
+        ".*smaller than the logging interval.*",
+        ".*Checkpoint directory .* exists and is not empty.*",
+        ".*Experiment logs directory .* exists.*",
+        ".*precision lowered by casting to float32.*",
+        ".*LeafSpec.*",
+    ):
+        warnings.filterwarnings("ignore", message=pattern)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of ``offpcc-pl`` and ``python -m offpcc_pl``."""
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] in EXTRA_COMMANDS:
+        sys.exit(EXTRA_COMMANDS[args[0]](args[1:]))
+    _quiet_known_warnings()
+    try:
+        hint = _algorithm_hint(args)
+        if hint:
+            raise ConfigError(hint)
+        OffpccCLI(args=argv)  # None: LightningCLI reads sys.argv itself
+    except ConfigError as err:
+        print(f"offpcc-pl: error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except TrainingDiverged as err:
+        print(f"offpcc-pl: training diverged: {err}", file=sys.stderr)
+        sys.exit(1)
+    except Exception as err:
+        if err.__class__.__name__ in ("ArgumentError", "ParserError"):
+            print(f"offpcc-pl: error: {_one_line(err)}", file=sys.stderr)
+            sys.exit(2)
+        raise
+
+
+def _envs_command(args: list[str]) -> int:
+    from offpcc_pl.envs.listing import print_env_table
+
+    family = args[0] if args else None
+    print_env_table(family)
+    return 0
+
+
+EXTRA_COMMANDS = {"envs": _envs_command}

@@ -1,0 +1,67 @@
+"""Making training/evaluation environments and snapshotting them for exact resume."""
+
+from __future__ import annotations
+
+import pickle
+
+import gymnasium
+import numpy as np
+from gymnasium.utils import EzPickle
+from gymnasium.wrappers import RescaleAction
+
+from offpcc_pl.errors import ConfigError, close_matches
+
+
+def check_env_id(env_id: str) -> gymnasium.envs.registration.EnvSpec:
+    """The registered spec of ``env_id``, or a :class:`ConfigError` naming close ids."""
+    try:
+        return gymnasium.spec(env_id)
+    except gymnasium.error.Error:
+        hint = close_matches(env_id, gymnasium.registry.keys())
+        raise ConfigError(
+            f"unknown env id '{env_id}'{hint}; `offpcc-pl envs` lists ours, and any "
+            "registered gymnasium id with Box spaces works"
+        ) from None
+
+
+def make_env(env_id: str, render_mode: str | None = None) -> gymnasium.Env:
+    """Make ``env_id`` with actions rescaled to [-1, 1] (DESIGN.md "Semantics").
+
+    Raises:
+        ConfigError: unknown id, missing optional dependency, or spaces the agents can't use.
+    """
+    check_env_id(env_id)
+    try:
+        env = gymnasium.make(env_id, render_mode=render_mode)
+    except (gymnasium.error.DependencyNotInstalled, ImportError) as err:
+        raise ConfigError(f"env '{env_id}' needs a missing dependency: {err}") from None
+    obs_space, act_space = env.observation_space, env.action_space
+    if not isinstance(act_space, gymnasium.spaces.Box) or len(act_space.shape) != 1:
+        env.close()
+        raise ConfigError(f"env '{env_id}' has action space {act_space}; agents need a 1-D Box")
+    if not isinstance(obs_space, gymnasium.spaces.Box) or len(obs_space.shape) != 1:
+        env.close()
+        raise ConfigError(
+            f"env '{env_id}' has observation space {obs_space}; agents need a flat 1-D Box "
+            "(image observations are not supported by the agents yet)"
+        )
+    if not (np.all(act_space.low == -1.0) and np.all(act_space.high == 1.0)):
+        env = RescaleAction(env, -1.0, 1.0)
+    return env
+
+
+def snapshot(env: gymnasium.Env) -> bytes | None:
+    """Pickled copy of the env and its episode in progress, or None where a copy can't be
+    faithful: EzPickle envs (MuJoCo, Box2D) pickle their constructor arguments, not their
+    state, and engines such as pybullet refuse to pickle at all."""
+    if isinstance(env.unwrapped, EzPickle):
+        return None
+    try:
+        return pickle.dumps(env)
+    except Exception:  # noqa: BLE001 - any failure means "not copyable": start a fresh episode
+        return None
+
+
+def restore(blob: bytes) -> gymnasium.Env:
+    """The env saved by :func:`snapshot`."""
+    return pickle.loads(blob)

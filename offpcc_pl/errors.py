@@ -1,0 +1,16 @@
+"""User-facing errors: the CLI prints them as one line and exits with code 2."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class ConfigError(ValueError):
+    """A bad input (id, option, value, file) that the user can fix."""
+
+
+def close_matches(value: str, allowed: Iterable[str], n: int = 3) -> str:
+    """``" (did you mean: a, b?)"`` for the closest allowed values, or ``""``."""
+    matches = difflib.get_close_matches(value, list(allowed), n=n, cutoff=0.6)
+    return f" (did you mean: {', '.join(matches)}?)" if matches else ""

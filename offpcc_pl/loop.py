@@ -1,0 +1,215 @@
+"""ReplayCallback: the only code that touches the environment during training.
+
+Each train batch it plays one env step (uniform random actions for the first
+``update_after`` steps) and stores it, before the module draws its batch. It also holds the
+evaluation env the validation loop plays in, logs episode statistics against env steps and
+carries everything an exact resume needs in its ``state_dict`` (DESIGN.md "Checkpoints").
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.callbacks import Callback
+
+from offpcc_pl.envs.make import make_env, restore, snapshot
+from offpcc_pl.monitor import flush_loggers, log_at_env_step
+
+if TYPE_CHECKING:
+    import gymnasium
+
+    from offpcc_pl.algorithms.base import OffPolicyModule
+    from offpcc_pl.buffers import EpisodeBuffer, TransitionBuffer
+
+TEST_SEED = 10_000  # evaluation episode i resets with seed TEST_SEED + i (never the train RNGs)
+
+
+def _run_seed() -> int:
+    """The ``--seed_everything`` value (Lightning exports it), 0 when unseeded."""
+    return int(os.environ.get("PL_GLOBAL_SEED", 0))
+
+
+def global_rng_state() -> dict:
+    """torch / numpy / python global RNG states as checkpoint-safe plain types."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    return {
+        "torch": torch.get_rng_state(),
+        "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": pos,
+                  "has_gauss": has_gauss, "gauss": gauss},
+        "python": random.getstate(),
+    }
+
+
+def set_global_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    np_state = state["numpy"]
+    np.random.set_state((np_state["kind"], np_state["keys"].numpy().astype(np.uint32),
+                         np_state["pos"], np_state["has_gauss"], np_state["gauss"]))
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+
+
+class ReplayCallback(Callback):
+    """Acts in the env, owns the replay buffer and the evaluation env (DESIGN.md data flow)."""
+
+    def __init__(self) -> None:
+        self.env: gymnasium.Env | None = None
+        self.eval_env: gymnasium.Env | None = None
+        self.buffer: TransitionBuffer | EpisodeBuffer | None = None
+        self.rng = np.random.default_rng(0)  # exploration and batch sampling
+        self.env_steps = 0
+        self.episodes = 0
+        self.obs: np.ndarray | None = None
+        self.hidden: Any = None  # acting hidden state of the recurrent policy
+        self.episode_return = 0.0
+        self.episode_length = 0
+        self.last_train_return = math.nan
+        self.last_test_return = math.nan
+        self.train_seconds = 0.0  # accumulated over resumes, for time/hours
+        self._epoch_clock = (0.0, 0)  # (wall time, env steps) at epoch start
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def setup(self, trainer: pl.Trainer, pl_module: OffPolicyModule, stage: str) -> None:
+        env_id = pl_module.hparams.env_id
+        self.eval_env = make_env(env_id)
+        if stage != "fit":
+            return
+        seed = _run_seed()
+        self.rng = np.random.default_rng(seed)
+        self.env = make_env(env_id)
+        self.buffer = pl_module.make_buffer()
+        self._start_episode(pl_module, seed=seed)
+
+    def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        for env in (self.env, self.eval_env):
+            if env is not None:
+                env.close()
+        self.env = self.eval_env = None
+        flush_loggers(trainer)
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._epoch_clock = (time.perf_counter(), self.env_steps)
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        start, start_steps = self._epoch_clock
+        seconds = time.perf_counter() - start
+        self.train_seconds += seconds
+        speed = (self.env_steps - start_steps) / max(seconds, 1e-9)
+        metrics = {"time/hours": self.train_seconds / 3600, "time/env_steps_per_s": speed}
+        log_at_env_step(trainer, metrics, self.env_steps)
+        flush_loggers(trainer)
+
+    # -- acting ------------------------------------------------------------------------------
+
+    def on_train_batch_start(
+        self, trainer: pl.Trainer, pl_module: OffPolicyModule, batch: Any, batch_idx: int
+    ) -> None:
+        self.step(trainer, pl_module)
+
+    def step(self, trainer: pl.Trainer, module: OffPolicyModule) -> None:
+        """One env step with the acting policy (random during warm-up), stored in the buffer."""
+        if self.obs is None:  # resumed without a copy of the env: a fresh, seeded episode
+            self._start_episode(module, seed=int(self.rng.integers(2**31)))
+        act, self.hidden = module.act(self.obs, self.hidden, deterministic=False)
+        if self.env_steps < module.hparams.update_after:
+            act = self.rng.uniform(-1.0, 1.0, size=act.shape).astype(np.float32)
+        next_obs, rew, terminated, truncated, info = self.env.step(act)
+        self.buffer.add(self.obs, act, float(rew), next_obs, terminated, truncated)
+        self.env_steps += 1
+        self.episode_return += float(rew)
+        self.episode_length += 1
+        self.obs = next_obs
+        if terminated or truncated:
+            self._end_episode(trainer, info)
+            self._start_episode(module)
+
+    def _start_episode(self, module: OffPolicyModule, seed: int | None = None) -> None:
+        self.obs, _ = self.env.reset(seed=seed)
+        self.hidden = module.start_episode()
+        self.episode_return, self.episode_length = 0.0, 0
+
+    def _end_episode(self, trainer: pl.Trainer, info: dict) -> None:
+        self.episodes += 1
+        self.last_train_return = self.episode_return
+        metrics = {
+            "train/episode_return": self.episode_return,
+            "train/episode_length": float(self.episode_length),
+        }
+        if "is_success" in info:
+            metrics["train/success"] = float(info["is_success"])
+        log_at_env_step(trainer, metrics, self.env_steps)
+
+    # -- evaluation --------------------------------------------------------------------------
+
+    def test_episode(self, module: OffPolicyModule, index: int) -> dict[str, float]:
+        """Play deterministic, seeded evaluation episode ``index`` with the live networks."""
+        env = self.eval_env
+        obs, _ = env.reset(seed=TEST_SEED + index)
+        hidden = None
+        total, length, info = 0.0, 0, {}
+        done = False
+        while not done:
+            act, hidden = module.act(obs, hidden, deterministic=True, frozen=False)
+            obs, rew, terminated, truncated, info = env.step(act)
+            total += float(rew)
+            length += 1
+            done = terminated or truncated
+        result = {"test/episode_return": total, "test/episode_length": float(length)}
+        if "is_success" in info:
+            result["test/success_rate"] = float(info["is_success"])
+        return result
+
+    # -- checkpointing -----------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        if self.buffer is None:  # validate/test: nothing to carry
+            return {}
+        env_blob = snapshot(self.env)
+        return {
+            "buffer": self.buffer.state_dict(),
+            "rng": self.rng.bit_generator.state,
+            "env_steps": self.env_steps,
+            "episodes": self.episodes,
+            "train_seconds": self.train_seconds,
+            "last_train_return": self.last_train_return,
+            "env": env_blob,
+            # the episode in progress, meaningful only when the env itself was saved
+            "episode": None if env_blob is None else {
+                "obs": torch.from_numpy(np.asarray(self.obs, dtype=np.float32).copy()),
+                "hidden": self.hidden,
+                "return": self.episode_return,
+                "length": self.episode_length,
+            },
+            "global_rng": global_rng_state(),
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        if not state_dict or self.buffer is None:
+            return
+        self.buffer.load_state_dict(state_dict["buffer"])
+        self.rng.bit_generator.state = state_dict["rng"]
+        self.env_steps, self.episodes = state_dict["env_steps"], state_dict["episodes"]
+        self.train_seconds = state_dict["train_seconds"]
+        self.last_train_return = state_dict["last_train_return"]
+        if state_dict["env"] is not None:
+            self.env.close()
+            self.env = restore(state_dict["env"])
+            episode = state_dict["episode"]
+            self.obs = episode["obs"].numpy()
+            self.hidden = episode["hidden"]
+            self.episode_return, self.episode_length = episode["return"], episode["length"]
+        else:
+            # pybullet / MuJoCo state can't be copied: drop the episode in progress; step()
+            # starts a fresh one seeded from the restored sampling RNG (README "Resume").
+            self.obs = None
+        # Restored here rather than in on_train_start: building the train iterator in between
+        # draws from torch's RNG (DESIGN.md "Checkpoints").
+        set_global_rng_state(state_dict["global_rng"])
