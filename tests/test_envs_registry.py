@@ -1,0 +1,56 @@
+"""Contract test over every registered id: spaces, dtypes, seeding, time limits, close.
+
+Parametrized over :data:`offpcc_pl.envs.CATALOG`, so ids added by any family are covered.
+Ids whose optional dependency (dm_control, pybullet, ...) is missing are skipped.
+"""
+
+from __future__ import annotations
+
+import gymnasium
+import numpy as np
+import pytest
+
+from offpcc_pl.envs import CATALOG
+
+NUM_STEPS = 3
+
+
+def make_or_skip(env_id: str) -> gymnasium.Env:
+    """``gymnasium.make(env_id)``, skipping the test when an optional dependency is missing."""
+    try:
+        return gymnasium.make(env_id)
+    except (gymnasium.error.DependencyNotInstalled, ImportError) as error:
+        pytest.skip(f"{env_id} needs an optional dependency: {error}")
+
+
+def rollout(env: gymnasium.Env, seed: int) -> list[np.ndarray]:
+    """Observations of a reset with ``seed`` and up to 3 seeded random steps."""
+    obs, _ = env.reset(seed=seed)
+    env.action_space.seed(seed)
+    observations = [obs]
+    for _ in range(NUM_STEPS):
+        obs, rew, terminated, truncated, info = env.step(env.action_space.sample())
+        assert isinstance(terminated, bool) and isinstance(truncated, bool)
+        assert np.isfinite(float(rew)) and isinstance(info, dict)
+        observations.append(obs)
+        if terminated or truncated:
+            break
+    return observations
+
+
+@pytest.mark.parametrize("env_id", sorted(CATALOG))
+def test_registered_env_contract(env_id: str) -> None:
+    env = make_or_skip(env_id)
+    try:
+        assert isinstance(env.observation_space, gymnasium.spaces.Box)
+        assert isinstance(env.action_space, gymnasium.spaces.Box)
+        assert env.spec.max_episode_steps == CATALOG[env_id].max_episode_steps
+        observations = rollout(env, seed=123)
+        for obs in observations:
+            assert obs.shape == env.observation_space.shape
+            assert obs.dtype == env.observation_space.dtype == np.float32
+            assert env.observation_space.contains(obs), f"{env_id}: {obs} out of bounds"
+        for expected, actual in zip(observations, rollout(env, seed=123), strict=True):
+            np.testing.assert_array_equal(actual, expected)
+    finally:
+        env.close()
