@@ -164,15 +164,16 @@ class EpisodeBuffer:
         lens = self.lengths[idx]
         if window is None:
             begin, burn, horizon = np.zeros_like(lens), np.zeros_like(lens), int(lens.max())
+            end = lens  # (B,) loss steps are [burn, end) of each row
         else:
             loss_start = rng.integers(0, np.maximum(lens - window, 0) + 1)  # (B,)
             begin = np.maximum(loss_start - burn_in, 0)
             burn, horizon = loss_start - begin, burn_in + window
+            end = np.minimum(lens - begin, burn + window)
         steps = np.arange(horizon)  # (T,)
         rows = idx[:, None]
         time = begin[:, None] + steps  # (B, T)
-        last = np.minimum(lens - begin, horizon)[:, None]  # segment length, (B, 1)
-        mask = (steps < last) & (steps >= burn[:, None])  # (B, T)
+        mask = (steps >= burn[:, None]) & (steps < end[:, None])  # (B, T)
         time_obs = np.minimum(begin[:, None] + np.arange(horizon + 1), self.max_len)  # (B, T+1)
         time = np.minimum(time, self.max_len - 1)
         return Batch(

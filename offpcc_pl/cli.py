@@ -18,6 +18,8 @@ from pytorch_lightning.loggers import CSVLogger, WandbLogger
 from offpcc_pl.algorithms import ALGORITHMS, OffPolicyModule
 from offpcc_pl.algorithms.base import TrainingDiverged
 from offpcc_pl.checkpointing import AtomicCheckpointIO
+from offpcc_pl.commands import lazy_command
+from offpcc_pl.commands.fit_callbacks import fit_callbacks
 from offpcc_pl.envs.make import check_env_id
 from offpcc_pl.errors import ConfigError, close_matches
 from offpcc_pl.monitor import EnvStepProgressBar
@@ -112,6 +114,7 @@ class OffpccCLI(LightningCLI):
             isinstance(c, ProgressBar) for c in callbacks
         ):
             callbacks.append(EnvStepProgressBar())
+        callbacks.extend(fit_callbacks())  # policy export at fit end, wandb x axis
         return super().instantiate_trainer(
             default_root_dir=root,
             callbacks=callbacks,
@@ -142,6 +145,23 @@ class OffpccCLI(LightningCLI):
 
 def _one_line(message: str) -> str:
     return " ".join(part.strip() for part in str(message).splitlines() if part.strip())
+
+
+def check_config_files(argv: list[str]) -> None:
+    """Name a missing or malformed ``--config`` file (jsonargparse's message omits the path)."""
+    import yaml
+
+    paths = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a in ("--config", "-c")]
+    paths += [a.split("=", 1)[1] for a in argv if a.startswith("--config=")]
+    for path in paths:
+        if not Path(path).is_file():
+            raise ConfigError(f"config file '{path}' does not exist (see configs/ for examples)")
+        try:
+            yaml.safe_load(Path(path).read_text())
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            raise ConfigError(f"config file '{path}' is not valid YAML{where}") from None
 
 
 def _algorithm_hint(argv: list[str]) -> str | None:
@@ -182,6 +202,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(EXTRA_COMMANDS[args[0]](args[1:]))
     _quiet_known_warnings()
     try:
+        check_config_files(args)
         hint = _algorithm_hint(args)
         if hint:
             raise ConfigError(hint)
@@ -207,4 +228,13 @@ def _envs_command(args: list[str]) -> int:
     return 0
 
 
-EXTRA_COMMANDS = {"envs": _envs_command}
+EXTRA_COMMANDS = {
+    "envs": _envs_command,
+    # imported on first use: `offpcc-pl fit` never imports ray, matplotlib or imageio
+    "evaluate": lazy_command("evaluate"),
+    "render": lazy_command("render"),
+    "record": lazy_command("record"),
+    "export": lazy_command("export"),
+    "plot": lazy_command("plot"),
+    "multifit": lazy_command("multifit"),
+}

@@ -255,7 +255,8 @@ class OffPolicyModule(pl.LightningModule):
         return 1
 
     def training_step(self, dataloader_iter: Iterator[tuple[Batch, int, int]]) -> None:
-        if self.replay.env_steps < self.hparams.update_after or not self.replay.buffer.can_sample():
+        # the seed updates after steps t >= update_after (0-based), i.e. from step update_after+1
+        if self.replay.env_steps <= self.hparams.update_after or not self.replay.buffer.can_sample():
             return  # warm-up: the step counts, no update and no batch drawn
         for _ in range(self.hparams.updates_per_step):
             batch, _, _ = next(dataloader_iter)

@@ -7,9 +7,27 @@ import pickle
 import gymnasium
 import numpy as np
 from gymnasium.utils import EzPickle
-from gymnasium.wrappers import RescaleAction
 
 from offpcc_pl.errors import ConfigError, close_matches
+
+
+class UnitActions(gymnasium.ActionWrapper):
+    """Affine map of actions in [-1, 1] onto the env's Box bounds.
+
+    Our own rather than ``gymnasium.wrappers.RescaleAction``: that one holds local closures
+    and cannot be pickled, which rules out checkpointing the episode in progress.
+    """
+
+    def __init__(self, env: gymnasium.Env) -> None:
+        super().__init__(env)
+        low, high = env.action_space.low, env.action_space.high
+        self._center = ((high + low) / 2).astype(np.float32)
+        self._half_range = ((high - low) / 2).astype(np.float32)
+        self.action_space = gymnasium.spaces.Box(-1.0, 1.0, low.shape, np.float32)
+
+    def action(self, action: np.ndarray) -> np.ndarray:
+        unit = np.clip(np.asarray(action, dtype=np.float32), -1.0, 1.0)
+        return self._center + self._half_range * unit
 
 
 def check_env_id(env_id: str) -> gymnasium.envs.registration.EnvSpec:
@@ -46,7 +64,10 @@ def make_env(env_id: str, render_mode: str | None = None) -> gymnasium.Env:
             "(image observations are not supported by the agents yet)"
         )
     if not (np.all(act_space.low == -1.0) and np.all(act_space.high == 1.0)):
-        env = RescaleAction(env, -1.0, 1.0)
+        if not (np.all(np.isfinite(act_space.low)) and np.all(np.isfinite(act_space.high))):
+            env.close()
+            raise ConfigError(f"env '{env_id}' has unbounded actions {act_space}; agents need finite bounds")
+        env = UnitActions(env)
     return env
 
 

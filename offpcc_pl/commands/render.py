@@ -1,0 +1,57 @@
+"""``offpcc-pl render``: watch a saved policy in a window (needs a display)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from offpcc_pl.commands.common import (
+    add_source_args,
+    load_source,
+    make_parser,
+    play_episode,
+    positive_int,
+    run_command,
+)
+from offpcc_pl.errors import ConfigError
+
+
+def _parser():
+    parser = make_parser("render", "Show episodes of a saved policy on screen (render_mode=human).")
+    add_source_args(parser)
+    parser.add_argument("--episodes", type=positive_int, default=1, help="episodes to show")
+    parser.add_argument("--env_id", help="render another env id (default: the training env)")
+    return parser
+
+
+def has_display() -> bool:
+    """False on Linux/BSD without X11 or Wayland; macOS and Windows always have a screen."""
+    if not sys.platform.startswith(("linux", "freebsd", "openbsd")):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _render(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    if not has_display():
+        raise ConfigError(
+            "no display to render to (DISPLAY is not set); "
+            "use `offpcc-pl record --episodes N` to write MP4 videos instead"
+        )
+    policy, _ = load_source(args)
+    from offpcc_pl.envs.make import make_env
+    from offpcc_pl.loop import TEST_SEED
+
+    env = make_env(args.env_id or policy.env_id, render_mode="human")
+    try:
+        for i in range(args.episodes):
+            result = play_episode(policy, env, TEST_SEED + i)
+            print(f"episode {i}: return {result.episode_return:.3f}, length {result.length}")
+    finally:
+        env.close()
+    return 0
+
+
+def render_command(args: list[str]) -> int:
+    """Entry of ``offpcc-pl render --ckpt_path FILE | --policy DIR [--episodes N]``."""
+    return run_command("render", _render, args)

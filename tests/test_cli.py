@@ -1,0 +1,104 @@
+"""End-to-end through the console script: fit, validate, exact resume, bad inputs."""
+
+from __future__ import annotations
+
+import csv
+import glob
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.conftest import run_cli, tiny_args
+
+ALGORITHMS = ["DDPG", "TD3", "SAC", "RDPG", "RTD3", "RSAC"]
+
+
+def test_console_script_is_installed() -> None:
+    import shutil
+    import subprocess
+
+    exe = shutil.which("offpcc-pl")
+    assert exe, "pip install -e . puts offpcc-pl on PATH"
+    out = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "fit" in out.stdout
+
+
+@pytest.mark.parametrize("algo", ALGORITHMS)
+def test_fit_writes_checkpoints_and_csv_logs(algo: str, workdir: Path) -> None:
+    out = run_cli("fit", *tiny_args(algo), "--trainer.max_epochs", "1", cwd=workdir)
+    assert out.returncode == 0, out.stderr[-2000:]
+    run = workdir / "checkpoints" / f"Pendulum-v1-{algo}" / "seed0"
+    assert (run / "last.ckpt").is_file()
+    rows = list(csv.DictReader(open(glob.glob(str(run / "csv/version_0/metrics.csv"))[0])))
+    logged = {k for row in rows for k, v in row.items() if v}
+    assert {"test/episode_return", "loss/critic", "loss/actor", "time/env_steps"} <= logged
+    if algo.endswith("SAC"):
+        assert {"loss/alpha", "alpha"} <= logged
+    if algo in ("SAC", "RSAC"):
+        val = run_cli("validate", *tiny_args(algo), "--ckpt_path", str(run / "last.ckpt"),
+                      cwd=workdir)
+        assert val.returncode == 0, val.stderr[-2000:]
+        assert "test/episode_return" in val.stdout
+
+
+def replay_state(ckpt: dict) -> dict:
+    return next(v for k, v in ckpt["callbacks"].items() if "ReplayCallback" in k)
+
+
+@pytest.mark.parametrize("algo", ["DDPG", "TD3", "SAC", "RTD3", "RSAC"])
+def test_resume_continues_exactly(algo: str, workdir: Path) -> None:
+    args = [*tiny_args(algo), "--trainer.limit_train_batches", "150", "--model.update_after", "40"]
+    straight = run_cli("fit", *args, "--trainer.max_epochs", "2",
+                       "--trainer.default_root_dir", "straight", cwd=workdir)
+    first = run_cli("fit", *args, "--trainer.max_epochs", "1",
+                    "--trainer.default_root_dir", "resumed", cwd=workdir)
+    second = run_cli("fit", *args, "--trainer.max_epochs", "2", "--trainer.default_root_dir",
+                     "resumed", "--ckpt_path", "last", cwd=workdir)
+    for out in (straight, first, second):
+        assert out.returncode == 0, out.stderr[-2000:]
+    a = torch.load(workdir / "straight/last.ckpt", weights_only=True)
+    b = torch.load(workdir / "resumed/last.ckpt", weights_only=True)
+    assert a["state_dict"].keys() == b["state_dict"].keys()
+    for key in a["state_dict"]:
+        assert torch.equal(a["state_dict"][key], b["state_dict"][key]), key
+    buffer_a, buffer_b = replay_state(a)["buffer"], replay_state(b)["buffer"]
+    for key, value in buffer_a.items():
+        same = torch.equal(value, buffer_b[key]) if torch.is_tensor(value) else value == buffer_b[key]
+        assert same, key
+    assert replay_state(a)["env_steps"] == replay_state(b)["env_steps"] == 300
+
+
+BAD_INPUTS = {
+    "unknown env": (["--model.env_id", "Pendulm-v1"], "Pendulum-v1"),
+    "unknown algorithm": (["--model", "SACC"], "SAC"),
+    "zero batch": (["--model.batch_size", "0"], "batch_size"),
+    "negative steps": (["--trainer.max_epochs", "1", "--model.update_after", "-5"], "update_after"),
+    "bad summarizer": (["--model", "RSAC", "--model.summarizer", "transformer"], "summarizer"),
+    "missing yaml": (["--config", "nope.yaml"], "nope.yaml"),
+    "missing checkpoint": (["--ckpt_path", "missing.ckpt"], "missing.ckpt"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS)
+def test_bad_input_is_one_line_exit_2_nothing_written(case: str, workdir: Path) -> None:
+    flags, named = BAD_INPUTS[case]
+    base = ["--model", "SAC"] if "--model" not in flags else []
+    out = run_cli("fit", *base, *flags, "--trainer.enable_progress_bar", "false", cwd=workdir)
+    lines = [line for line in out.stderr.splitlines() if "error" in line.lower()]
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert len(lines) == 1 and named in lines[0], out.stderr[-2000:]
+    assert "Traceback" not in out.stderr
+    assert list(workdir.iterdir()) == [p for p in workdir.iterdir() if p.name == "nope.yaml"]
+
+
+def test_malformed_yaml_and_corrupt_checkpoint(workdir: Path) -> None:
+    (workdir / "bad.yaml").write_text("model: [unclosed\n  trainer: {")
+    (workdir / "broken.ckpt").write_bytes(b"not a checkpoint")
+    for flags, named in ((["--config", "bad.yaml"], "bad.yaml"),
+                         (["--model", "SAC", "--ckpt_path", "broken.ckpt"], "broken.ckpt")):
+        out = run_cli("fit", *flags, cwd=workdir)
+        lines = [line for line in out.stderr.splitlines() if "error" in line.lower()]
+        assert out.returncode == 2 and len(lines) == 1, out.stderr[-2000:]
+        assert named in lines[0] and "Traceback" not in out.stderr
+    assert sorted(p.name for p in workdir.iterdir()) == ["bad.yaml", "broken.ckpt"]

@@ -1,0 +1,51 @@
+"""ReplayCallback: acting, episode boundaries and the recurrent hidden state."""
+
+from __future__ import annotations
+
+import pytorch_lightning as pl
+import torch
+
+from offpcc_pl.algorithms import RSAC, SAC
+
+
+def quiet_trainer(steps: int) -> pl.Trainer:
+    return pl.Trainer(
+        max_epochs=1, limit_train_batches=steps, logger=False, enable_checkpointing=False,
+        enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
+        limit_val_batches=0, inference_mode=False,
+    )
+
+
+def test_hidden_state_resets_at_each_episode_start() -> None:
+    torch.manual_seed(0)
+    module = RSAC(env_id="pendulum-p-v0", summarizer_hidden=8, summarizer_layers=1,
+                  hidden_sizes=(16, 16), update_after=400)
+    seen: list[bool] = []  # per env step: was the hidden state fresh (None)?
+    act = module.act
+
+    def spy(obs, hidden, deterministic, frozen=True):
+        seen.append(hidden is None)
+        return act(obs, hidden, deterministic, frozen)
+
+    module.act = spy
+    quiet_trainer(400).fit(module)
+    fresh_steps = [i for i, fresh in enumerate(seen) if fresh]
+    assert fresh_steps == [0, 200]  # two 200-step episodes, state carried in between
+
+
+def test_acting_copy_stays_frozen_until_the_next_episode() -> None:
+    torch.manual_seed(0)
+    module = RSAC(env_id="pendulum-p-v0", summarizer_hidden=8, summarizer_layers=1,
+                  hidden_sizes=(16, 16), update_after=250, batch_size=2)
+    quiet_trainer(300).fit(module)  # episode 2 started at step 200, updates from 250 on
+    acting, live = module.acting["actor"].state_dict(), module.actor.state_dict()
+    assert any(not torch.equal(acting[k], live[k]) for k in live)
+    module.start_episode()
+    acting = module.acting["actor"].state_dict()
+    assert all(torch.equal(acting[k], live[k]) for k in live)
+
+
+def test_warm_up_acts_randomly_and_then_updates() -> None:
+    module = SAC(env_id="Pendulum-v1", hidden_sizes=(16, 16), update_after=50, batch_size=8)
+    quiet_trainer(80).fit(module)
+    assert module.n_updates == 30  # steps 50..79 update once each
