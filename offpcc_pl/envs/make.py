@@ -71,11 +71,26 @@ def make_env(env_id: str, render_mode: str | None = None) -> gymnasium.Env:
     return env
 
 
+# Envs whose whole state is plain Python/numpy, so a pickle is a faithful copy. Others may
+# pickle without error yet lose their state: MuJoCo and Box2D envs (EzPickle) pickle their
+# constructor arguments, and pybullet or dm_control envs hold handles into a C engine.
+FAITHFUL_PICKLE_MODULES = (
+    "gymnasium.envs.classic_control",
+    "gymnasium.envs.toy_text",
+    "offpcc_pl.envs.pendulum",
+    "offpcc_pl.envs.cartpole",
+    "offpcc_pl.envs.water_maze",
+    "offpcc_pl.envs.car",
+)
+
+
 def snapshot(env: gymnasium.Env) -> bytes | None:
     """Pickled copy of the env and its episode in progress, or None where a copy can't be
-    faithful: EzPickle envs (MuJoCo, Box2D) pickle their constructor arguments, not their
-    state, and engines such as pybullet refuse to pickle at all."""
-    if isinstance(env.unwrapped, EzPickle):
+    faithful (see :data:`FAITHFUL_PICKLE_MODULES`)."""
+    unwrapped = env.unwrapped
+    if isinstance(unwrapped, EzPickle) or not type(unwrapped).__module__.startswith(
+        FAITHFUL_PICKLE_MODULES
+    ):
         return None
     try:
         return pickle.dumps(env)

@@ -1,0 +1,48 @@
+"""Env steps per second of a bumps-family env under a uniformly random policy.
+
+Usage: ``python benchmarks/bumps_speed.py [--env-id ID] [--steps N] [--seed S]``. Resets are
+included in the timing (episodes end often under a random policy); construction is not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import gymnasium
+
+import offpcc_pl  # noqa: F401  (registers the ids)
+
+
+def measure(env_id: str, steps: int, seed: int) -> tuple[float, int]:
+    """Return ``(steps per second, episodes finished)`` over ``steps`` random steps."""
+    env = gymnasium.make(env_id)
+    env.action_space.seed(seed)
+    env.reset(seed=seed)
+    episodes = 0
+    start = time.perf_counter()
+    for _ in range(steps):
+        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+        if terminated or truncated:
+            episodes += 1
+            env.reset()
+    elapsed = time.perf_counter() - start
+    env.close()
+    return steps / elapsed, episodes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--env-id", default="pbc-bumps-normal-pomdp-v0")
+    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    steps_per_second, episodes = measure(args.env_id, args.steps, args.seed)
+    print(
+        f"{args.env_id}: {steps_per_second:.0f} env steps/s "
+        f"({args.steps} random steps, {episodes} episodes, 48 physics steps of 1/240 s each)"
+    )
+
+
+if __name__ == "__main__":
+    main()
