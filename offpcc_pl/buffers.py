@@ -41,8 +41,8 @@ class TransitionBuffer:
 
     def __init__(self, obs_dim: int, act_dim: int, capacity: int) -> None:
         self.capacity = capacity
-        self.obs = np.zeros((capacity, obs_dim), dtype=np.float32)
-        self.next_obs = np.zeros((capacity, obs_dim), dtype=np.float32)
+        # obs and next obs side by side: one gather gives the (B, 2, O) batch layout
+        self.obs = np.zeros((capacity, 2, obs_dim), dtype=np.float32)
         self.act = np.zeros((capacity, act_dim), dtype=np.float32)
         self.rew = np.zeros((capacity, 1), dtype=np.float32)
         self.done = np.zeros((capacity, 1), dtype=np.float32)
@@ -66,7 +66,7 @@ class TransitionBuffer:
     ) -> None:
         """Store one transition; ``truncated`` needs no storage (it bootstraps like a step)."""
         i = self.ptr
-        self.obs[i], self.act[i], self.next_obs[i] = obs, act, next_obs
+        self.obs[i, 0], self.obs[i, 1], self.act[i] = obs, next_obs, act
         self.rew[i] = rew
         self.done[i] = float(terminated)  # bootstrap through time limits
         self.ptr = (i + 1) % self.capacity
@@ -74,9 +74,8 @@ class TransitionBuffer:
 
     def sample(self, batch_size: int, rng: np.random.Generator) -> Batch:
         idx = rng.integers(0, self.size, size=batch_size)  # (B,)
-        obs = np.stack([self.obs[idx], self.next_obs[idx]], axis=1)  # (B, 2, O)
         return Batch(
-            obs=torch.from_numpy(obs),
+            obs=torch.from_numpy(self.obs[idx]),  # (B, 2, O)
             act=torch.from_numpy(self.act[idx, None]),  # (B, 1, A)
             rew=torch.from_numpy(self.rew[idx, None]),  # (B, 1, 1)
             done=torch.from_numpy(self.done[idx, None]),  # (B, 1, 1)
@@ -87,14 +86,14 @@ class TransitionBuffer:
         return {
             "ptr": self.ptr,
             "size": n,
-            **{k: _tensor(getattr(self, k)[:n]) for k in ("obs", "next_obs", "act", "rew", "done")},
+            **{k: _tensor(getattr(self, k)[:n]) for k in ("obs", "act", "rew", "done")},
         }
 
     def load_state_dict(self, state: dict) -> None:
         n = state["size"]
         if n > self.capacity:
             raise ValueError(f"checkpoint buffer holds {n} transitions, capacity is {self.capacity}")
-        for k in ("obs", "next_obs", "act", "rew", "done"):
+        for k in ("obs", "act", "rew", "done"):
             getattr(self, k)[:n] = state[k].numpy()
         self.ptr, self.size = state["ptr"], n
 

@@ -30,7 +30,7 @@ def test_transition_buffer_state_round_trip() -> None:
     buffer = TransitionBuffer(2, 1, capacity=8)
     fill_transitions(buffer, 5)
     state = buffer.state_dict()
-    assert state["obs"].shape == (5, 2)  # only the filled part
+    assert state["obs"].shape == (5, 2, 2)  # only the filled part: (N, obs|next obs, O)
     copy = TransitionBuffer(2, 1, capacity=8)
     copy.load_state_dict(state)
     rng_a, rng_b = np.random.default_rng(1), np.random.default_rng(1)

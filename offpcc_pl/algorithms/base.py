@@ -170,6 +170,19 @@ class OffPolicyModule(pl.LightningModule):
     def _unique_params(self, *modules: nn.Module) -> list[nn.Parameter]:
         return list(nn.ModuleList(modules).parameters())  # deduplicated
 
+    def _polyak_pairs(self) -> tuple[list[Tensor], list[Tensor]]:
+        """(online, target) parameter lists, aligned, for the soft target update."""
+        online, target = [self.critics, self.critic_encoders], [
+            self.critic_targets, self.critic_encoder_targets
+        ]
+        if self.target_actor:
+            online.append(self.actor)
+            target.append(self.actor_target)
+            if self.actor_encoder is not self.critic_encoders[0]:  # share="all": done above
+                online.append(self.actor_encoder)
+                target.append(self.actor_encoder_target)
+        return self._unique_params(*online), self._unique_params(*target)
+
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
         lr = self.hparams.lr
         critic_params = self._unique_params(self.critics, self.critic_encoders)
@@ -177,7 +190,14 @@ class OffPolicyModule(pl.LightningModule):
         actor_params = [
             p for p in self._unique_params(self.actor, self.actor_encoder) if id(p) not in shared
         ]  # share="all": the summarizer learns from the critic loss only
-        return [torch.optim.Adam(critic_params, lr=lr), torch.optim.Adam(actor_params, lr=lr)]
+        # Parameter lists are fixed from here on: build them once, not every update.
+        self._critic_head_params = list(self.critics.parameters())
+        self._polyak = self._polyak_pairs()
+        # foreach: one fused kernel per step instead of a Python loop over ~20 tensors
+        return [
+            torch.optim.Adam(critic_params, lr=lr, foreach=True),
+            torch.optim.Adam(actor_params, lr=lr, foreach=True),
+        ]
 
     # -- data --------------------------------------------------------------------------------
 
@@ -255,8 +275,9 @@ class OffPolicyModule(pl.LightningModule):
         return 1
 
     def training_step(self, dataloader_iter: Iterator[tuple[Batch, int, int]]) -> None:
+        replay = self.replay
         # the seed updates after steps t >= update_after (0-based), i.e. from step update_after+1
-        if self.replay.env_steps <= self.hparams.update_after or not self.replay.buffer.can_sample():
+        if replay.env_steps <= self.hparams.update_after or not replay.buffer.can_sample():
             return  # warm-up: the step counts, no update and no batch drawn
         for _ in range(self.hparams.updates_per_step):
             batch, _, _ = next(dataloader_iter)
@@ -296,38 +317,28 @@ class OffPolicyModule(pl.LightningModule):
         critic_opt.step()
 
         if self.n_updates % self.policy_delay == 0:
-            self.critics.requires_grad_(False)  # the policy loss must not train the critics
+            self._set_critic_grad(False)  # the policy loss must not train the critics
             loss, actor_metrics = self.actor_loss(
                 actor_feats[:, :-1], [f[:, :-1].detach() for f in critic_feats], mask
             )
-            self.critics.requires_grad_(True)
+            self._set_critic_grad(True)
             actor_opt.zero_grad(set_to_none=True)
             self.manual_backward(loss)
             actor_opt.step()
             metrics.update(actor_metrics, **self.after_actor_step(mask))
-            self._update_targets()
+            polyak_update(*self._polyak, self.hparams.tau)
         self.n_updates += 1
         self._accumulate(metrics)
 
-    def _update_targets(self) -> None:
-        tau = self.hparams.tau
-        polyak_update(
-            self._unique_params(self.critics, self.critic_encoders),
-            self._unique_params(self.critic_targets, self.critic_encoder_targets),
-            tau,
-        )
-        if self.target_actor:
-            share_all = self.actor_encoder is self.critic_encoders[0]
-            online = [self.actor] if share_all else [self.actor, self.actor_encoder]
-            target = [self.actor_target] if share_all else [self.actor_target, self.actor_encoder_target]
-            polyak_update(self._unique_params(*online), self._unique_params(*target), tau)
+    def _set_critic_grad(self, enabled: bool) -> None:
+        for param in self._critic_head_params:
+            param.requires_grad_(enabled)
 
     def _check_finite(self, loss: Tensor, name: str) -> None:
         if not torch.isfinite(loss):
             raise TrainingDiverged(
-                f"{name} loss is {loss.item()} after {self.n_updates} updates "
-                f"({self.replay.env_steps} env steps); the last good checkpoint is kept - "
-                "try a lower --model.lr"
+                f"{name} loss is {loss.item()} after {self.n_updates} updates; "
+                "the last good checkpoint is kept - try a lower --model.lr"
             )
 
     # -- logging -----------------------------------------------------------------------------

@@ -44,7 +44,7 @@ class SAC(OffPolicyModule):
         return GaussianActor(feat_dim, act_dim, hidden_sizes)
 
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
-        alpha_opt = torch.optim.Adam([self.log_alpha], lr=self.hparams.lr)
+        alpha_opt = torch.optim.Adam([self.log_alpha], lr=self.hparams.lr, foreach=True)
         return [*super().configure_optimizers(), alpha_opt]
 
     def policy(self, actor: nn.Module, feat: Tensor, deterministic: bool) -> Tensor:

@@ -1,0 +1,293 @@
+"""Speed benchmark: offpcc-pl against Stable-Baselines3 and plain PyTorch, in one run.
+
+    python benchmarks/speed.py                 # both parts
+    python benchmarks/speed.py --part sac --steps 3000
+    python benchmarks/speed.py --part rsac --updates 20
+
+Part ``sac``: env steps/s of SAC on Pendulum-v1 with one update per step (batch 256,
+256x256 nets), counted after warm-up: offpcc-pl through the whole Lightning stack
+(``Trainer.fit``), SB3's SAC, and a plain PyTorch loop of the same math.
+Part ``rsac``: RSAC gradient updates/s on batches of 10 episodes x 200 steps with 2x256
+LSTM summarizers (actor, Q1, Q2 separate), our update against a plain PyTorch update of the
+same math, plus the cheaper options (window 50, critics sharing a summarizer).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import time
+import warnings
+
+import gymnasium
+import numpy as np
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from offpcc_pl.algorithms import RSAC, SAC
+from offpcc_pl.monitor import find_replay
+
+warnings.filterwarnings("ignore")
+HIDDEN = 256
+
+
+# -- plain PyTorch reference (CleanRL-style SAC; independent of offpcc_pl) ---------------------
+
+
+def mlp(sizes: list[int]) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i in range(len(sizes) - 1):
+        layers += [nn.Linear(sizes[i], sizes[i + 1]), nn.ReLU()]
+    return nn.Sequential(*layers[:-1])
+
+
+class PlainSAC:
+    """Twin critics, tanh-Gaussian actor, auto-alpha; inputs are (B, F) features."""
+
+    def __init__(self, feat_dim: int, act_dim: int, lr: float = 3e-4) -> None:
+        self.actor = mlp([feat_dim, HIDDEN, HIDDEN, 2 * act_dim])
+        self.q1, self.q2 = (mlp([feat_dim + act_dim, HIDDEN, HIDDEN, 1]) for _ in range(2))
+        self.q1_t, self.q2_t = copy.deepcopy(self.q1), copy.deepcopy(self.q2)
+        self.log_alpha = torch.zeros((), requires_grad=True)
+        self.target_entropy = -act_dim
+        self.q_opt = torch.optim.Adam([*self.q1.parameters(), *self.q2.parameters()], lr=lr)
+        self.pi_opt = torch.optim.Adam(self.actor.parameters(), lr=lr)
+        self.a_opt = torch.optim.Adam([self.log_alpha], lr=lr)
+
+    def sample(self, feat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mean, log_std = self.actor(feat).chunk(2, -1)
+        std = log_std.clamp(-20, 2).exp()
+        u = mean + std * torch.randn_like(mean)
+        logp = torch.distributions.Normal(mean, std).log_prob(u).sum(-1, keepdim=True)
+        logp = logp - (2 * (np.log(2) - u - F.softplus(-2 * u))).sum(-1, keepdim=True)
+        return torch.tanh(u), logp
+
+    def update(self, feat, act, rew, next_feat, done, mask=None, encoders=None) -> None:
+        def mean(x):
+            return x.mean() if mask is None else (x * mask).sum() / mask.sum()
+
+        alpha = self.log_alpha.exp().detach()
+        with torch.no_grad():
+            next_act, next_logp = self.sample(next_feat)
+            na = torch.cat([next_feat, next_act], -1)
+            next_q = torch.min(self.q1_t(na), self.q2_t(na)) - alpha * next_logp
+            target = rew + 0.99 * (1 - done) * next_q
+        sa = torch.cat([feat, act], -1)
+        q_loss = mean((self.q1(sa) - target) ** 2) + mean((self.q2(sa) - target) ** 2)
+        self.q_opt.zero_grad()
+        q_loss.backward()
+        self.q_opt.step()
+        pi_act, logp = self.sample(feat.detach())
+        sa_pi = torch.cat([feat.detach(), pi_act], -1)
+        pi_loss = mean(alpha * logp - torch.min(self.q1(sa_pi), self.q2(sa_pi)))
+        self.pi_opt.zero_grad()
+        pi_loss.backward()
+        self.pi_opt.step()
+        a_loss = -mean(self.log_alpha * (logp.detach() + self.target_entropy))
+        self.a_opt.zero_grad()
+        a_loss.backward()
+        self.a_opt.step()
+        with torch.no_grad():
+            for net, tgt in ((self.q1, self.q1_t), (self.q2, self.q2_t)):
+                for p, tp in zip(net.parameters(), tgt.parameters()):
+                    tp.lerp_(p, 0.005)
+
+
+def plain_sac_steps_per_s(warmup: int, steps: int, batch: int) -> float:
+    env = gymnasium.make("Pendulum-v1")
+    agent = PlainSAC(3, 1)
+    size = warmup + steps
+    obs_buf, next_buf = np.zeros((size, 3), np.float32), np.zeros((size, 3), np.float32)
+    act_buf, rew_buf, done_buf = (np.zeros((size, 1), np.float32) for _ in range(3))
+    rng = np.random.default_rng(0)
+    obs, _ = env.reset(seed=0)
+    start = 0.0
+    for t in range(size):
+        if t == warmup:
+            start = time.perf_counter()
+        if t < warmup:
+            act = rng.uniform(-1, 1, 1).astype(np.float32)
+        else:
+            with torch.no_grad():
+                act = agent.sample(torch.as_tensor(obs).view(1, -1))[0].numpy()[0]
+        next_obs, rew, terminated, truncated, _ = env.step(2 * act)
+        obs_buf[t], act_buf[t], rew_buf[t], next_buf[t], done_buf[t] = (
+            obs, act, rew, next_obs, terminated
+        )
+        obs = next_obs
+        if terminated or truncated:
+            obs, _ = env.reset()
+        if t >= warmup:
+            idx = rng.integers(0, t + 1, batch)
+            agent.update(*(torch.from_numpy(b[idx]) for b in
+                           (obs_buf, act_buf, rew_buf, next_buf, done_buf)))
+    return steps / (time.perf_counter() - start)
+
+
+# -- offpcc-pl and SB3 -----------------------------------------------------------------------
+
+
+class StepClock(pl.Callback):
+    """Wall time from the first update to the end of fit."""
+
+    def __init__(self, warmup: int) -> None:
+        self.warmup, self.start, self.end = warmup, 0.0, 0.0
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if find_replay(trainer).env_steps == self.warmup:
+            self.start = time.perf_counter()
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        self.end = time.perf_counter()
+
+
+def ours_sac_steps_per_s(warmup: int, steps: int, batch: int) -> float:
+    pl.seed_everything(0, verbose=False)
+    module = SAC(env_id="Pendulum-v1", batch_size=batch, update_after=warmup, eval_episodes=1)
+    clock = StepClock(warmup)
+    trainer = pl.Trainer(
+        max_epochs=1, limit_train_batches=warmup + steps, limit_val_batches=0, logger=False,
+        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+        num_sanity_val_steps=0, inference_mode=False, callbacks=[clock],
+    )
+    trainer.fit(module)
+    return steps / (clock.end - clock.start)
+
+
+def sb3_sac_steps_per_s(warmup: int, steps: int, batch: int) -> float:
+    from stable_baselines3 import SAC as SB3SAC
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class Clock(BaseCallback):
+        start = 0.0
+
+        def _on_step(self) -> bool:
+            if self.num_timesteps == warmup:
+                Clock.start = time.perf_counter()
+            return True
+
+    model = SB3SAC("MlpPolicy", "Pendulum-v1", batch_size=batch, learning_starts=warmup,
+                   policy_kwargs={"net_arch": [HIDDEN, HIDDEN]}, seed=0, device="cpu")
+    model.learn(warmup + steps, callback=Clock())
+    return steps / (time.perf_counter() - Clock.start)
+
+
+# -- recurrent updates -------------------------------------------------------------------------
+
+
+def episode_batch(module: RSAC, episodes: int = 10, length: int = 200):
+    buffer = module.make_buffer()
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        for t in range(length):
+            obs, nxt = rng.normal(size=(2, module.obs_dim)).astype(np.float32)
+            buffer.add(obs, rng.uniform(-1, 1, module.act_dim).astype(np.float32),
+                       float(rng.normal()), nxt, False, t == length - 1)
+    m = module.memory
+    return [buffer.sample(episodes, rng, m.window, m.burn_in) for _ in range(4)]
+
+
+def ours_rsac_updates_per_s(updates: int, **options) -> float:
+    module = RSAC(env_id="pendulum-p-v0", **options)
+    optimizers = module.configure_optimizers()
+    module.optimizers = lambda: optimizers
+    module.manual_backward = lambda loss: loss.backward()
+    batches = episode_batch(module)
+    module.update(batches[0])  # warm-up
+    start = time.perf_counter()
+    for i in range(updates):
+        module.update(batches[i % len(batches)])
+    return updates / (time.perf_counter() - start)
+
+
+def plain_rsac_updates_per_s(updates: int, batches) -> float:
+    """Three separate 2x256 LSTMs (actor, Q1, Q2) + target LSTMs for the critics."""
+    lstm = {k: nn.LSTM(2, 256, 2, batch_first=True) for k in ("pi", "q1", "q2")}
+    targets = {k: copy.deepcopy(lstm[k]) for k in ("q1", "q2")}
+    agent = PlainSAC(256, 1)
+    q_params = [*lstm["q1"].parameters(), *lstm["q2"].parameters()]
+    agent.q_opt = torch.optim.Adam([*agent.q1.parameters(), *agent.q2.parameters(), *q_params])
+    agent.pi_opt = torch.optim.Adam([*agent.actor.parameters(), *lstm["pi"].parameters()])
+
+    def update(b) -> None:
+        h_pi = lstm["pi"](b.obs)[0]
+        h1, h2 = lstm["q1"](b.obs)[0], lstm["q2"](b.obs)[0]
+        with torch.no_grad():
+            t1, t2 = targets["q1"](b.obs)[0], targets["q2"](b.obs)[0]
+            next_act, next_logp = agent.sample(h_pi.detach()[:, 1:])
+            alpha = agent.log_alpha.exp()
+            na1, na2 = torch.cat([t1[:, 1:], next_act], -1), torch.cat([t2[:, 1:], next_act], -1)
+            target = b.rew + 0.99 * (1 - b.done) * (
+                torch.min(agent.q1_t(na1), agent.q2_t(na2)) - alpha * next_logp)
+        mask = b.mask
+        sa1, sa2 = torch.cat([h1[:, :-1], b.act], -1), torch.cat([h2[:, :-1], b.act], -1)
+        q_loss = (((agent.q1(sa1) - target) ** 2 + (agent.q2(sa2) - target) ** 2) * mask).sum()
+        agent.q_opt.zero_grad()
+        (q_loss / mask.sum()).backward()
+        agent.q_opt.step()
+        act, logp = agent.sample(h_pi[:, :-1])
+        q = torch.min(agent.q1(torch.cat([h1[:, :-1].detach(), act], -1)),
+                      agent.q2(torch.cat([h2[:, :-1].detach(), act], -1)))
+        pi_loss = ((alpha * logp - q) * mask).sum() / mask.sum()
+        agent.pi_opt.zero_grad()
+        pi_loss.backward()
+        agent.pi_opt.step()
+        a_loss = -((agent.log_alpha * (logp.detach() - 1)) * mask).sum() / mask.sum()
+        agent.a_opt.zero_grad()
+        a_loss.backward()
+        agent.a_opt.step()
+        with torch.no_grad():
+            for net, tgt in ((agent.q1, agent.q1_t), (agent.q2, agent.q2_t),
+                             (lstm["q1"], targets["q1"]), (lstm["q2"], targets["q2"])):
+                for p, tp in zip(net.parameters(), tgt.parameters()):
+                    tp.lerp_(p, 0.005)
+
+    update(batches[0])
+    start = time.perf_counter()
+    for i in range(updates):
+        update(batches[i % len(batches)])
+    return updates / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=["sac", "rsac", "all"], default="all")
+    parser.add_argument("--steps", type=int, default=3000, help="timed env steps (sac)")
+    parser.add_argument("--warmup", type=int, default=1000)
+    parser.add_argument("--updates", type=int, default=20, help="timed updates (rsac)")
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {args.threads} thread(s)")
+    if args.part in ("sac", "all"):
+        batch = 256
+        ours = ours_sac_steps_per_s(args.warmup, args.steps, batch)
+        sb3 = sb3_sac_steps_per_s(args.warmup, args.steps, batch)
+        plain = plain_sac_steps_per_s(args.warmup, args.steps, batch)
+        print(f"\nSAC Pendulum-v1, batch {batch}, 256x256, 1 update/step, {args.steps} steps")
+        print(f"{'':24}{'env steps/s':>12}{'ours / it':>11}")
+        for name, value in (("offpcc-pl (Lightning)", ours), ("Stable-Baselines3", sb3),
+                            ("plain PyTorch", plain)):
+            print(f"{name:24}{value:12.1f}{ours / value:11.2f}")
+    if args.part in ("rsac", "all"):
+        seed_setting = {"summarizer": "lstm", "summarizer_layers": 2, "summarizer_hidden": 256}
+        probe = RSAC(env_id="pendulum-p-v0", **seed_setting)
+        plain = plain_rsac_updates_per_s(args.updates, episode_batch(probe))
+        rows = [
+            ("seed: full episodes, separate", {}),
+            ("window 50", {"window": 50}),
+            ("critics share a summarizer", {"share_summarizer": "critics"}),
+            ("window 50 + share critics", {"window": 50, "share_summarizer": "critics"}),
+        ]
+        print("\nRSAC updates/s, 10 episodes x 200 steps, 2x256 LSTM summarizers")
+        print(f"{'':34}{'updates/s':>10}{'vs plain':>10}")
+        print(f"{'plain PyTorch (seed setting)':34}{plain:10.2f}{1.0:10.2f}")
+        for name, options in rows:
+            value = ours_rsac_updates_per_s(args.updates, **seed_setting, **options)
+            print(f"{'offpcc-pl ' + name:34}{value:10.2f}{value / plain:10.2f}")
+
+
+if __name__ == "__main__":
+    main()
