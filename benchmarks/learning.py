@@ -47,9 +47,20 @@ def train(config: str, env_id: str | None, seed: int, out: str, epochs: int | No
     label = config + (f"@{env_id}" if env_id else "")
     run_dir = os.path.join(out, label, f"seed{seed}")
     cmd = [
-        sys.executable, "-m", "offpcc_pl", "fit", "--config", f"configs/{config}.yaml",
-        "--seed_everything", str(seed), "--trainer.default_root_dir", run_dir,
-        "--trainer.logger", "false", "--trainer.enable_progress_bar", "false",
+        sys.executable,
+        "-m",
+        "offpcc_pl",
+        "fit",
+        "--config",
+        f"configs/{config}.yaml",
+        "--seed_everything",
+        str(seed),
+        "--trainer.default_root_dir",
+        run_dir,
+        "--trainer.logger",
+        "false",
+        "--trainer.enable_progress_bar",
+        "false",
     ]
     if env_id:
         cmd += ["--model.env_id", env_id]
@@ -59,7 +70,10 @@ def train(config: str, env_id: str | None, seed: int, out: str, epochs: int | No
     with open(os.path.join(out, f"{label}-seed{seed}.log"), "w") as log:
         code = subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT)
     return {
-        "label": label, "seed": seed, "code": code, "minutes": (time.perf_counter() - start) / 60,
+        "label": label,
+        "seed": seed,
+        "code": code,
+        "minutes": (time.perf_counter() - start) / 60,
         "returns": test_returns(run_dir),
     }
 

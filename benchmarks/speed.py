@@ -114,15 +114,20 @@ def plain_sac_steps_per_s(warmup: int, steps: int, batch: int) -> float:
                 act = agent.sample(torch.as_tensor(obs).view(1, -1))[0].numpy()[0]
         next_obs, rew, terminated, truncated, _ = env.step(2 * act)
         obs_buf[t], act_buf[t], rew_buf[t], next_buf[t], done_buf[t] = (
-            obs, act, rew, next_obs, terminated
+            obs,
+            act,
+            rew,
+            next_obs,
+            terminated,
         )
         obs = next_obs
         if terminated or truncated:
             obs, _ = env.reset()
         if t >= warmup:
             idx = rng.integers(0, t + 1, batch)
-            agent.update(*(torch.from_numpy(b[idx]) for b in
-                           (obs_buf, act_buf, rew_buf, next_buf, done_buf)))
+            agent.update(
+                *(torch.from_numpy(b[idx]) for b in (obs_buf, act_buf, rew_buf, next_buf, done_buf))
+            )
     return steps / (time.perf_counter() - start)
 
 
@@ -148,9 +153,16 @@ def ours_sac_steps_per_s(warmup: int, steps: int, batch: int) -> float:
     module = SAC(env_id="Pendulum-v1", batch_size=batch, update_after=warmup, eval_episodes=1)
     clock = StepClock(warmup)
     trainer = pl.Trainer(
-        max_epochs=1, limit_train_batches=warmup + steps, limit_val_batches=0, logger=False,
-        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-        num_sanity_val_steps=0, inference_mode=False, callbacks=[clock],
+        max_epochs=1,
+        limit_train_batches=warmup + steps,
+        limit_val_batches=0,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        inference_mode=False,
+        callbacks=[clock],
     )
     trainer.fit(module)
     return steps / (clock.end - clock.start)
@@ -168,8 +180,15 @@ def sb3_sac_steps_per_s(warmup: int, steps: int, batch: int) -> float:
                 Clock.start = time.perf_counter()
             return True
 
-    model = SB3SAC("MlpPolicy", "Pendulum-v1", batch_size=batch, learning_starts=warmup,
-                   policy_kwargs={"net_arch": [HIDDEN, HIDDEN]}, seed=0, device="cpu")
+    model = SB3SAC(
+        "MlpPolicy",
+        "Pendulum-v1",
+        batch_size=batch,
+        learning_starts=warmup,
+        policy_kwargs={"net_arch": [HIDDEN, HIDDEN]},
+        seed=0,
+        device="cpu",
+    )
     model.learn(warmup + steps, callback=Clock())
     return steps / (time.perf_counter() - Clock.start)
 
@@ -183,8 +202,14 @@ def episode_batch(module: RSAC, episodes: int = 10, length: int = 200):
     for _ in range(50):
         for t in range(length):
             obs, nxt = rng.normal(size=(2, module.obs_dim)).astype(np.float32)
-            buffer.add(obs, rng.uniform(-1, 1, module.act_dim).astype(np.float32),
-                       float(rng.normal()), nxt, False, t == length - 1)
+            buffer.add(
+                obs,
+                rng.uniform(-1, 1, module.act_dim).astype(np.float32),
+                float(rng.normal()),
+                nxt,
+                False,
+                t == length - 1,
+            )
     m = module.memory
     return [buffer.sample(episodes, rng, m.window, m.burn_in) for _ in range(4)]
 
@@ -220,7 +245,8 @@ def plain_rsac_updates_per_s(updates: int, batches) -> float:
             alpha = agent.log_alpha.exp()
             na1, na2 = torch.cat([t1[:, 1:], next_act], -1), torch.cat([t2[:, 1:], next_act], -1)
             target = b.rew + 0.99 * (1 - b.done) * (
-                torch.min(agent.q1_t(na1), agent.q2_t(na2)) - alpha * next_logp)
+                torch.min(agent.q1_t(na1), agent.q2_t(na2)) - alpha * next_logp
+            )
         mask = b.mask
         sa1, sa2 = torch.cat([h1[:, :-1], b.act], -1), torch.cat([h2[:, :-1], b.act], -1)
         q_loss = (((agent.q1(sa1) - target) ** 2 + (agent.q2(sa2) - target) ** 2) * mask).sum()
@@ -228,8 +254,10 @@ def plain_rsac_updates_per_s(updates: int, batches) -> float:
         (q_loss / mask.sum()).backward()
         agent.q_opt.step()
         act, logp = agent.sample(h_pi[:, :-1])
-        q = torch.min(agent.q1(torch.cat([h1[:, :-1].detach(), act], -1)),
-                      agent.q2(torch.cat([h2[:, :-1].detach(), act], -1)))
+        q = torch.min(
+            agent.q1(torch.cat([h1[:, :-1].detach(), act], -1)),
+            agent.q2(torch.cat([h2[:, :-1].detach(), act], -1)),
+        )
         pi_loss = ((alpha * logp - q) * mask).sum() / mask.sum()
         agent.pi_opt.zero_grad()
         pi_loss.backward()
@@ -239,8 +267,12 @@ def plain_rsac_updates_per_s(updates: int, batches) -> float:
         a_loss.backward()
         agent.a_opt.step()
         with torch.no_grad():
-            for net, tgt in ((agent.q1, agent.q1_t), (agent.q2, agent.q2_t),
-                             (lstm["q1"], targets["q1"]), (lstm["q2"], targets["q2"])):
+            for net, tgt in (
+                (agent.q1, agent.q1_t),
+                (agent.q2, agent.q2_t),
+                (lstm["q1"], targets["q1"]),
+                (lstm["q2"], targets["q2"]),
+            ):
                 for p, tp in zip(net.parameters(), tgt.parameters()):
                     tp.lerp_(p, 0.005)
 
@@ -268,8 +300,11 @@ def main() -> None:
         plain = plain_sac_steps_per_s(args.warmup, args.steps, batch)
         print(f"\nSAC Pendulum-v1, batch {batch}, 256x256, 1 update/step, {args.steps} steps")
         print(f"{'':24}{'env steps/s':>12}{'ours / it':>11}")
-        for name, value in (("offpcc-pl (Lightning)", ours), ("Stable-Baselines3", sb3),
-                            ("plain PyTorch", plain)):
+        for name, value in (
+            ("offpcc-pl (Lightning)", ours),
+            ("Stable-Baselines3", sb3),
+            ("plain PyTorch", plain),
+        ):
             print(f"{name:24}{value:12.1f}{ours / value:11.2f}")
     if args.part in ("rsac", "all"):
         seed_setting = {"summarizer": "lstm", "summarizer_layers": 2, "summarizer_hidden": 256}

@@ -92,7 +92,9 @@ class TransitionBuffer:
     def load_state_dict(self, state: dict) -> None:
         n = state["size"]
         if n > self.capacity:
-            raise ValueError(f"checkpoint buffer holds {n} transitions, capacity is {self.capacity}")
+            raise ValueError(
+                f"checkpoint buffer holds {n} transitions, capacity is {self.capacity}"
+            )
         for k in ("obs", "act", "rew", "done"):
             getattr(self, k)[:n] = state[k].numpy()
         self.ptr, self.size = state["ptr"], n

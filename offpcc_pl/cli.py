@@ -60,7 +60,9 @@ def check_checkpoint(ckpt_path: str | None) -> None:
     try:
         state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - any load failure means a corrupt file
-        raise ConfigError(f"checkpoint '{ckpt_path}' is corrupt or unreadable ({err.__class__.__name__})") from None
+        raise ConfigError(
+            f"checkpoint '{ckpt_path}' is corrupt or unreadable ({err.__class__.__name__})"
+        ) from None
     if not isinstance(state, dict) or "state_dict" not in state:
         raise ConfigError(f"checkpoint '{ckpt_path}' is not a Lightning checkpoint of offpcc-pl")
 
@@ -106,10 +108,17 @@ class OffpccCLI(LightningCLI):
         if not any(isinstance(c, ModelCheckpoint) for c in callbacks):
             # last.ckpt every epoch (save_top_k >= 1: with 0 it is only written at the end),
             # plus the best evaluated policy.
-            callbacks.append(ModelCheckpoint(
-                dirpath=root, filename="best", monitor="test/episode_return", mode="max",
-                save_top_k=1, save_last=True, auto_insert_metric_name=False,
-            ))
+            callbacks.append(
+                ModelCheckpoint(
+                    dirpath=root,
+                    filename="best",
+                    monitor="test/episode_return",
+                    mode="max",
+                    save_top_k=1,
+                    save_last=True,
+                    auto_insert_metric_name=False,
+                )
+            )
         if config.trainer.enable_progress_bar is not False and not any(
             isinstance(c, ProgressBar) for c in callbacks
         ):
@@ -125,8 +134,11 @@ class OffpccCLI(LightningCLI):
 
     def _loggers(self, root: str, config: Namespace) -> list:
         configured = self._get(self.config_init, "trainer").get("logger")
-        loggers = [lg for lg in (configured if isinstance(configured, list) else [configured])
-                   if lg not in (None, True, False)]
+        loggers = [
+            lg
+            for lg in (configured if isinstance(configured, list) else [configured])
+            if lg not in (None, True, False)
+        ]
         if not any(isinstance(lg, CSVLogger) for lg in loggers):
             loggers.insert(0, CSVLogger(save_dir=root, name="csv"))  # always written
         algo = config.model.class_path.rsplit(".", 1)[-1]
@@ -172,9 +184,12 @@ def _algorithm_hint(argv: list[str]) -> str | None:
             value = argv[i + 1]
         elif arg.startswith("--model="):
             value = arg.split("=", 1)[1]
-        if value and value.rsplit(".", 1)[-1] not in ALGORITHMS and not value.endswith(
-            (".yaml", ".yml", ".json")
-        ) and not value.startswith("{"):
+        if (
+            value
+            and value.rsplit(".", 1)[-1] not in ALGORITHMS
+            and not value.endswith((".yaml", ".yml", ".json"))
+            and not value.startswith("{")
+        ):
             return (
                 f"unknown algorithm '{value}'{close_matches(value, ALGORITHMS)}; "
                 f"choose one of {', '.join(ALGORITHMS)}"

@@ -19,7 +19,7 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import Callback
 
-from offpcc_pl.envs.make import make_env, restore, snapshot
+from offpcc_pl.envs.make import restore, snapshot
 from offpcc_pl.monitor import flush_loggers, log_at_env_step
 
 if TYPE_CHECKING:
@@ -41,8 +41,13 @@ def global_rng_state() -> dict:
     kind, keys, pos, has_gauss, gauss = np.random.get_state()
     return {
         "torch": torch.get_rng_state(),
-        "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": pos,
-                  "has_gauss": has_gauss, "gauss": gauss},
+        "numpy": {
+            "kind": kind,
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "pos": pos,
+            "has_gauss": has_gauss,
+            "gauss": gauss,
+        },
         "python": random.getstate(),
     }
 
@@ -50,8 +55,15 @@ def global_rng_state() -> dict:
 def set_global_rng_state(state: dict) -> None:
     torch.set_rng_state(state["torch"])
     np_state = state["numpy"]
-    np.random.set_state((np_state["kind"], np_state["keys"].numpy().astype(np.uint32),
-                         np_state["pos"], np_state["has_gauss"], np_state["gauss"]))
+    np.random.set_state(
+        (
+            np_state["kind"],
+            np_state["keys"].numpy().astype(np.uint32),
+            np_state["pos"],
+            np_state["has_gauss"],
+            np_state["gauss"],
+        )
+    )
     version, internal, gauss = state["python"]
     random.setstate((version, tuple(internal), gauss))
 
@@ -78,13 +90,12 @@ class ReplayCallback(Callback):
     # -- lifecycle ---------------------------------------------------------------------------
 
     def setup(self, trainer: pl.Trainer, pl_module: OffPolicyModule, stage: str) -> None:
-        env_id = pl_module.hparams.env_id
-        self.eval_env = make_env(env_id)
+        self.eval_env = pl_module.make_env()
         if stage != "fit":
             return
         seed = _run_seed()
         self.rng = np.random.default_rng(seed)
-        self.env = make_env(env_id)
+        self.env = pl_module.make_env()
         self.buffer = pl_module.make_buffer()
         self._start_episode(pl_module, seed=seed)
 
@@ -182,7 +193,9 @@ class ReplayCallback(Callback):
             "last_train_return": self.last_train_return,
             "env": env_blob,
             # the episode in progress, meaningful only when the env itself was saved
-            "episode": None if env_blob is None else {
+            "episode": None
+            if env_blob is None
+            else {
                 "obs": torch.from_numpy(np.asarray(self.obs, dtype=np.float32).copy()),
                 "hidden": self.hidden,
                 "return": self.episode_return,

@@ -15,18 +15,28 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("WANDB_MODE", "offline")
 
 TINY = [
-    "--model.update_after", "30",
-    "--model.eval_episodes", "1",
-    "--model.hidden_sizes", "[16,16]",
-    "--model.batch_size", "8",
-    "--trainer.limit_train_batches", "60",
-    "--trainer.enable_progress_bar", "false",
-    "--trainer.logger", "false",
+    "--model.update_after",
+    "30",
+    "--model.eval_episodes",
+    "1",
+    "--model.hidden_sizes",
+    "[16,16]",
+    "--model.batch_size",
+    "8",
+    "--trainer.limit_train_batches",
+    "60",
+    "--trainer.enable_progress_bar",
+    "false",
+    "--trainer.logger",
+    "false",
 ]
 TINY_RECURRENT = [
-    "--model.summarizer_hidden", "8",
-    "--model.summarizer_layers", "1",
-    "--model.batch_size", "2",
+    "--model.summarizer_hidden",
+    "8",
+    "--model.summarizer_layers",
+    "1",
+    "--model.batch_size",
+    "2",
 ]
 
 
@@ -39,7 +49,10 @@ def tiny_args(algo: str) -> list[str]:
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "offpcc_pl", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=600,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 

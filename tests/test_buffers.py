@@ -43,8 +43,14 @@ def add_episode(buffer: EpisodeBuffer, length: int, start: float, terminated: bo
     for t in range(length):
         obs = np.array([start + t], np.float32)
         last = t == length - 1
-        buffer.add(obs, np.array([t], np.float32), 1.0, obs + 1, terminated and last,
-                   not terminated and last)
+        buffer.add(
+            obs,
+            np.array([t], np.float32),
+            1.0,
+            obs + 1,
+            terminated and last,
+            not terminated and last,
+        )
 
 
 def test_episode_buffer_pads_whole_episodes_with_a_mask() -> None:
@@ -88,8 +94,14 @@ def test_in_progress_episode_is_never_sampled_and_slots_wrap() -> None:
     add_episode(buffer, 3, 0, True)
     add_episode(buffer, 3, 10, True)
     add_episode(buffer, 2, 20, True)  # overwrites slot 0
-    buffer.add(np.array([30.0], np.float32), np.zeros(1, np.float32), 0.0,
-               np.array([31.0], np.float32), False, False)  # in progress in slot 1
+    buffer.add(
+        np.array([30.0], np.float32),
+        np.zeros(1, np.float32),
+        0.0,
+        np.array([31.0], np.float32),
+        False,
+        False,
+    )  # in progress in slot 1
     assert len(buffer) == 2 and buffer.lengths.tolist() == [2, 0]
     batch = buffer.sample(8, np.random.default_rng(0))
     assert torch.all(batch.obs[:, 0, 0] == 20.0)
@@ -98,11 +110,23 @@ def test_in_progress_episode_is_never_sampled_and_slots_wrap() -> None:
 def test_episode_buffer_state_round_trip_keeps_the_episode_in_progress() -> None:
     buffer = EpisodeBuffer(1, 1, capacity=4, max_len=5)
     add_episode(buffer, 3, 0, True)
-    buffer.add(np.array([7.0], np.float32), np.zeros(1, np.float32), 0.0,
-               np.array([8.0], np.float32), False, False)
+    buffer.add(
+        np.array([7.0], np.float32),
+        np.zeros(1, np.float32),
+        0.0,
+        np.array([8.0], np.float32),
+        False,
+        False,
+    )
     copy = EpisodeBuffer(1, 1, capacity=4, max_len=5)
     copy.load_state_dict(buffer.state_dict())
     for b in (buffer, copy):
-        b.add(np.array([8.0], np.float32), np.zeros(1, np.float32), 0.0,
-              np.array([9.0], np.float32), True, False)
+        b.add(
+            np.array([8.0], np.float32),
+            np.zeros(1, np.float32),
+            0.0,
+            np.array([9.0], np.float32),
+            True,
+            False,
+        )
     assert np.array_equal(copy.obs, buffer.obs) and np.array_equal(copy.lengths, buffer.lengths)

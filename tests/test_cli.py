@@ -30,14 +30,16 @@ def test_fit_writes_checkpoints_and_csv_logs(algo: str, workdir: Path) -> None:
     assert out.returncode == 0, out.stderr[-2000:]
     run = workdir / "checkpoints" / f"Pendulum-v1-{algo}" / "seed0"
     assert (run / "last.ckpt").is_file()
-    rows = list(csv.DictReader(open(glob.glob(str(run / "csv/version_0/metrics.csv"))[0])))
+    with open(glob.glob(str(run / "csv/version_0/metrics.csv"))[0], newline="") as file:
+        rows = list(csv.DictReader(file))
     logged = {k for row in rows for k, v in row.items() if v}
     assert {"test/episode_return", "loss/critic", "loss/actor", "time/env_steps"} <= logged
     if algo.endswith("SAC"):
         assert {"loss/alpha", "alpha"} <= logged
     if algo in ("SAC", "RSAC"):
-        val = run_cli("validate", *tiny_args(algo), "--ckpt_path", str(run / "last.ckpt"),
-                      cwd=workdir)
+        val = run_cli(
+            "validate", *tiny_args(algo), "--ckpt_path", str(run / "last.ckpt"), cwd=workdir
+        )
         assert val.returncode == 0, val.stderr[-2000:]
         assert "test/episode_return" in val.stdout
 
@@ -49,12 +51,35 @@ def replay_state(ckpt: dict) -> dict:
 @pytest.mark.parametrize("algo", ["DDPG", "TD3", "SAC", "RTD3", "RSAC"])
 def test_resume_continues_exactly(algo: str, workdir: Path) -> None:
     args = [*tiny_args(algo), "--trainer.limit_train_batches", "150", "--model.update_after", "40"]
-    straight = run_cli("fit", *args, "--trainer.max_epochs", "2",
-                       "--trainer.default_root_dir", "straight", cwd=workdir)
-    first = run_cli("fit", *args, "--trainer.max_epochs", "1",
-                    "--trainer.default_root_dir", "resumed", cwd=workdir)
-    second = run_cli("fit", *args, "--trainer.max_epochs", "2", "--trainer.default_root_dir",
-                     "resumed", "--ckpt_path", "last", cwd=workdir)
+    straight = run_cli(
+        "fit",
+        *args,
+        "--trainer.max_epochs",
+        "2",
+        "--trainer.default_root_dir",
+        "straight",
+        cwd=workdir,
+    )
+    first = run_cli(
+        "fit",
+        *args,
+        "--trainer.max_epochs",
+        "1",
+        "--trainer.default_root_dir",
+        "resumed",
+        cwd=workdir,
+    )
+    second = run_cli(
+        "fit",
+        *args,
+        "--trainer.max_epochs",
+        "2",
+        "--trainer.default_root_dir",
+        "resumed",
+        "--ckpt_path",
+        "last",
+        cwd=workdir,
+    )
     for out in (straight, first, second):
         assert out.returncode == 0, out.stderr[-2000:]
     a = torch.load(workdir / "straight/last.ckpt", weights_only=True)
@@ -64,7 +89,9 @@ def test_resume_continues_exactly(algo: str, workdir: Path) -> None:
         assert torch.equal(a["state_dict"][key], b["state_dict"][key]), key
     buffer_a, buffer_b = replay_state(a)["buffer"], replay_state(b)["buffer"]
     for key, value in buffer_a.items():
-        same = torch.equal(value, buffer_b[key]) if torch.is_tensor(value) else value == buffer_b[key]
+        same = (
+            torch.equal(value, buffer_b[key]) if torch.is_tensor(value) else value == buffer_b[key]
+        )
         assert same, key
     assert replay_state(a)["env_steps"] == replay_state(b)["env_steps"] == 300
 
@@ -95,10 +122,34 @@ def test_bad_input_is_one_line_exit_2_nothing_written(case: str, workdir: Path) 
 def test_malformed_yaml_and_corrupt_checkpoint(workdir: Path) -> None:
     (workdir / "bad.yaml").write_text("model: [unclosed\n  trainer: {")
     (workdir / "broken.ckpt").write_bytes(b"not a checkpoint")
-    for flags, named in ((["--config", "bad.yaml"], "bad.yaml"),
-                         (["--model", "SAC", "--ckpt_path", "broken.ckpt"], "broken.ckpt")):
+    for flags, named in (
+        (["--config", "bad.yaml"], "bad.yaml"),
+        (["--model", "SAC", "--ckpt_path", "broken.ckpt"], "broken.ckpt"),
+    ):
         out = run_cli("fit", *flags, cwd=workdir)
         lines = [line for line in out.stderr.splitlines() if "error" in line.lower()]
         assert out.returncode == 2 and len(lines) == 1, out.stderr[-2000:]
         assert named in lines[0] and "Traceback" not in out.stderr
     assert sorted(p.name for p in workdir.iterdir()) == ["bad.yaml", "broken.ckpt"]
+
+
+def test_rsac_bumps_config_trains_a_tiny_epoch(workdir: Path) -> None:
+    config = Path(__file__).parents[1] / "configs" / "rsac_bumps.yaml"
+    out = run_cli(
+        "fit", "--config", str(config), "--trainer.max_epochs", "1",
+        "--trainer.limit_train_batches", "120", "--model.update_after", "100",
+        "--model.summarizer_hidden", "16", "--model.hidden_sizes", "[32,32]",
+        "--model.eval_episodes", "1", "--trainer.logger", "false",
+        "--trainer.enable_progress_bar", "false", cwd=workdir,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    run = workdir / "checkpoints" / "pbc-bumps-normal-pomdp-v0-RSAC" / "seed0"
+    ckpt = torch.load(run / "last.ckpt", weights_only=True)
+    assert replay_state(ckpt)["env_steps"] == 120 and ckpt["n_updates"] > 0
+    assert replay_state(ckpt)["env"] is None  # pybullet: the episode in progress is dropped
+
+
+def test_envs_command_lists_our_domains(workdir: Path) -> None:
+    out = run_cli("envs", "bumps", cwd=workdir)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "pbc-bumps-normal-pomdp-v0" in out.stdout

@@ -6,20 +6,32 @@ import pytorch_lightning as pl
 import torch
 
 from offpcc_pl.algorithms import RSAC, SAC
+from offpcc_pl.loop import ReplayCallback
 
 
 def quiet_trainer(steps: int) -> pl.Trainer:
     return pl.Trainer(
-        max_epochs=1, limit_train_batches=steps, logger=False, enable_checkpointing=False,
-        enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
-        limit_val_batches=0, inference_mode=False,
+        max_epochs=1,
+        limit_train_batches=steps,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        limit_val_batches=0,
+        inference_mode=False,
     )
 
 
 def test_hidden_state_resets_at_each_episode_start() -> None:
     torch.manual_seed(0)
-    module = RSAC(env_id="pendulum-p-v0", summarizer_hidden=8, summarizer_layers=1,
-                  hidden_sizes=(16, 16), update_after=400)
+    module = RSAC(
+        env_id="pendulum-p-v0",
+        summarizer_hidden=8,
+        summarizer_layers=1,
+        hidden_sizes=(16, 16),
+        update_after=400,
+    )
     seen: list[bool] = []  # per env step: was the hidden state fresh (None)?
     act = module.act
 
@@ -35,8 +47,14 @@ def test_hidden_state_resets_at_each_episode_start() -> None:
 
 def test_acting_copy_stays_frozen_until_the_next_episode() -> None:
     torch.manual_seed(0)
-    module = RSAC(env_id="pendulum-p-v0", summarizer_hidden=8, summarizer_layers=1,
-                  hidden_sizes=(16, 16), update_after=250, batch_size=2)
+    module = RSAC(
+        env_id="pendulum-p-v0",
+        summarizer_hidden=8,
+        summarizer_layers=1,
+        hidden_sizes=(16, 16),
+        update_after=250,
+        batch_size=2,
+    )
     quiet_trainer(300).fit(module)  # episode 2 started at step 200, updates from 250 on
     acting, live = module.acting["actor"].state_dict(), module.actor.state_dict()
     assert any(not torch.equal(acting[k], live[k]) for k in live)
@@ -49,3 +67,17 @@ def test_warm_up_acts_randomly_and_then_updates() -> None:
     module = SAC(env_id="Pendulum-v1", hidden_sizes=(16, 16), update_after=50, batch_size=8)
     quiet_trainer(80).fit(module)
     assert module.n_updates == 30  # steps 50..79 update once each
+
+
+def test_summarizer_inputs_append_previous_action_and_reward() -> None:
+    module = RSAC(env_id="pendulum-p-v0", summarizer_hidden=8, summarizer_layers=1,
+                  hidden_sizes=(16, 16), update_after=250, batch_size=2,
+                  summarizer_inputs="obs_act_rew")  # fmt: skip
+    assert module.obs_dim == 2 + 1 + 1
+    trainer = quiet_trainer(260)
+    trainer.fit(module)
+    buffer = next(c for c in trainer.callbacks if isinstance(c, ReplayCallback)).buffer
+    episode = 0  # the first, complete, 200-step episode
+    assert torch.equal(torch.from_numpy(buffer.obs[episode, 0, 2:]), torch.zeros(2))
+    assert (buffer.obs[episode, 1:201, 2] == buffer.act[episode, :, 0]).all()
+    assert (buffer.obs[episode, 1:201, 3] == buffer.rew[episode, :, 0]).all()

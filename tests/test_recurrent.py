@@ -36,8 +36,14 @@ def filled_buffer(module: OffPolicyModule, episodes: int = 6) -> EpisodeBuffer:
         for t in range(length):
             obs, next_obs = rng.normal(size=(2, module.obs_dim)).astype(np.float32)
             act = rng.uniform(-1, 1, module.act_dim).astype(np.float32)
-            buffer.add(obs, act, float(rng.normal()), next_obs, e % 2 == 0 and t == length - 1,
-                       t == length - 1)
+            buffer.add(
+                obs,
+                act,
+                float(rng.normal()),
+                next_obs,
+                e % 2 == 0 and t == length - 1,
+                t == length - 1,
+            )
     return buffer
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import gymnasium
 import numpy as np
 import pytorch_lightning as pl
 import torch
@@ -24,7 +25,7 @@ from torch.utils.data import DataLoader
 from offpcc_pl.algorithms.losses import critic_loss, polyak_update, td_target
 from offpcc_pl.buffers import Batch, EpisodeBuffer, TransitionBuffer
 from offpcc_pl.data import ReplayDataset
-from offpcc_pl.envs.make import make_env
+from offpcc_pl.envs.make import HistoryInputs, make_env
 from offpcc_pl.errors import ConfigError
 from offpcc_pl.loop import ReplayCallback
 from offpcc_pl.monitor import find_replay, log_at_env_step
@@ -56,6 +57,7 @@ class Memory:
     share: Literal["none", "critics", "all"] = "none"
     window: int | None = None
     burn_in: int = 0
+    inputs: HistoryInputs = "obs"
 
 
 class OffPolicyModule(pl.LightningModule):
@@ -97,7 +99,7 @@ class OffPolicyModule(pl.LightningModule):
         self.save_hyperparameters(ignore=["_memory"])
         self.automatic_optimization = False
         self.memory = _memory
-        env = make_env(env_id)
+        env = self.make_env()
         self.obs_dim = int(env.observation_space.shape[0])
         self.act_dim = int(env.action_space.shape[0])
         self.max_episode_steps = env.spec.max_episode_steps if env.spec else None
@@ -108,6 +110,11 @@ class OffPolicyModule(pl.LightningModule):
         self._sums: dict[str, Tensor] = {}
         self._n_summed = 0
         self._test_results: list[dict[str, float]] = []
+
+    def make_env(self, render_mode: str | None = None) -> gymnasium.Env:
+        """The env this agent acts in (recurrent agents may observe their last action/reward)."""
+        history = self.memory.inputs if self.memory else "obs"
+        return make_env(self.hparams.env_id, render_mode=render_mode, history=history)
 
     # -- networks ----------------------------------------------------------------------------
 
@@ -150,15 +157,16 @@ class OffPolicyModule(pl.LightningModule):
         if self.target_actor:
             self.actor_target = self._frozen_copy(self.actor)
             self.actor_encoder_target = (
-                self.critic_encoder_targets[0] if share == "all"
+                self.critic_encoder_targets[0]
+                if share == "all"
                 else self._frozen_copy(self.actor_encoder)
             )
         if self.memory is not None:
             # The acting policy is frozen for the length of an episode (the seed's behaviour):
             # a copy synced at episode boundaries, checkpointed with the module.
-            self.acting = self._frozen_copy(nn.ModuleDict(
-                {"encoder": self.actor_encoder, "actor": self.actor}
-            ))
+            self.acting = self._frozen_copy(
+                nn.ModuleDict({"encoder": self.actor_encoder, "actor": self.actor})
+            )
 
     @staticmethod
     def _frozen_copy(module: nn.Module) -> nn.Module:
@@ -172,9 +180,10 @@ class OffPolicyModule(pl.LightningModule):
 
     def _polyak_pairs(self) -> tuple[list[Tensor], list[Tensor]]:
         """(online, target) parameter lists, aligned, for the soft target update."""
-        online, target = [self.critics, self.critic_encoders], [
-            self.critic_targets, self.critic_encoder_targets
-        ]
+        online, target = (
+            [self.critics, self.critic_encoders],
+            [self.critic_targets, self.critic_encoder_targets],
+        )
         if self.target_actor:
             online.append(self.actor)
             target.append(self.actor_target)
@@ -255,7 +264,10 @@ class OffPolicyModule(pl.LightningModule):
     # -- the update --------------------------------------------------------------------------
 
     def target_value(
-        self, actor_feat_next: Tensor, target_feats_next: list[Tensor], actor_target_feat_next: Tensor | None
+        self,
+        actor_feat_next: Tensor,
+        target_feats_next: list[Tensor],
+        actor_target_feat_next: Tensor | None,
     ) -> Tensor:
         """``V(s')`` for the TD target, without gradient, ``(B, T, 1)``."""
         raise NotImplementedError
@@ -300,9 +312,7 @@ class OffPolicyModule(pl.LightningModule):
         actor_feats = critic_feats[0].detach() if share_all else self.actor_encoder(obs)[0]
         with torch.no_grad():
             target_feats = self._encode(self.critic_encoder_targets, obs)
-            actor_target_feats = (
-                self.actor_encoder_target(obs)[0] if self.target_actor else None
-            )
+            actor_target_feats = self.actor_encoder_target(obs)[0] if self.target_actor else None
             next_value = self.target_value(
                 actor_feats.detach()[:, 1:],
                 [f[:, 1:] for f in target_feats],
@@ -377,4 +387,3 @@ class OffPolicyModule(pl.LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.n_updates = checkpoint.get("n_updates", 0)
-

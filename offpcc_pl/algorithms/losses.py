@@ -54,9 +54,7 @@ def alpha_loss(
     return loss, {"loss/alpha": loss.detach(), "alpha": log_alpha.detach().exp()}
 
 
-def smoothed_target_action(
-    next_act: Tensor, noise_std: float, noise_clip: float
-) -> Tensor:
+def smoothed_target_action(next_act: Tensor, noise_std: float, noise_clip: float) -> Tensor:
     """TD3 target policy smoothing: ``clip(mu'(s') + clip(eps, -c, c), -1, 1)``."""
     noise = (torch.randn_like(next_act) * noise_std).clamp(-noise_clip, noise_clip)
     return (next_act + noise).clamp(-1.0, 1.0)

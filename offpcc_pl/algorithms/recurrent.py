@@ -17,6 +17,7 @@ from offpcc_pl.algorithms.base import Memory
 from offpcc_pl.algorithms.ddpg import DDPG
 from offpcc_pl.algorithms.sac import SAC
 from offpcc_pl.algorithms.td3 import TD3
+from offpcc_pl.envs.make import HistoryInputs
 from offpcc_pl.nets import SummarizerKind
 
 
@@ -31,6 +32,7 @@ class Recurrent:
         share_summarizer: Literal["none", "critics", "all"] = "none",
         window: PositiveInt | None = None,
         burn_in: NonNegativeInt = 0,
+        summarizer_inputs: HistoryInputs = "obs",
         batch_size: PositiveInt = 10,
         capacity: PositiveInt = 5000,
         update_after: NonNegativeInt = 10000,
@@ -47,12 +49,20 @@ class Recurrent:
                 loss only, feeds the actor as well (cheapest, the actor can't shape it).
             window: train on segments of this many steps instead of whole episodes.
             burn_in: steps before each window that only warm the hidden state (no loss).
+            summarizer_inputs: what the summarizers read each step: the observation (seed),
+                plus the previous action ("obs_act"), plus the previous reward ("obs_act_rew").
             batch_size: episodes (or windows) per batch.
             capacity: replay capacity in episodes.
             update_after: env steps of uniform random actions before the first update.
         """
         memory = Memory(
-            summarizer, summarizer_layers, summarizer_hidden, share_summarizer, window, burn_in
+            summarizer,
+            summarizer_layers,
+            summarizer_hidden,
+            share_summarizer,
+            window,
+            burn_in,
+            summarizer_inputs,
         )
         super().__init__(
             _memory=memory,

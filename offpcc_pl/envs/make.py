@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pickle
+from typing import Literal
 
 import gymnasium
 import numpy as np
 from gymnasium.utils import EzPickle
 
+from offpcc_pl.envs.wrappers import PreviousAction
 from offpcc_pl.errors import ConfigError, close_matches
 
 
@@ -42,8 +44,16 @@ def check_env_id(env_id: str) -> gymnasium.envs.registration.EnvSpec:
         ) from None
 
 
-def make_env(env_id: str, render_mode: str | None = None) -> gymnasium.Env:
+HistoryInputs = Literal["obs", "obs_act", "obs_act_rew"]
+
+
+def make_env(
+    env_id: str, render_mode: str | None = None, history: HistoryInputs = "obs"
+) -> gymnasium.Env:
     """Make ``env_id`` with actions rescaled to [-1, 1] (DESIGN.md "Semantics").
+
+    ``history`` appends the previous (unit) action and reward to each observation, so a
+    recurrent summarizer sees them as inputs; buffers, acting and evaluation all follow.
 
     Raises:
         ConfigError: unknown id, missing optional dependency, or spaces the agents can't use.
@@ -66,8 +76,12 @@ def make_env(env_id: str, render_mode: str | None = None) -> gymnasium.Env:
     if not (np.all(act_space.low == -1.0) and np.all(act_space.high == 1.0)):
         if not (np.all(np.isfinite(act_space.low)) and np.all(np.isfinite(act_space.high))):
             env.close()
-            raise ConfigError(f"env '{env_id}' has unbounded actions {act_space}; agents need finite bounds")
+            raise ConfigError(
+                f"env '{env_id}' has unbounded actions {act_space}; agents need finite bounds"
+            )
         env = UnitActions(env)
+    if history != "obs":
+        env = PreviousAction(env, reward=history == "obs_act_rew")
     return env
 
 

@@ -65,32 +65,46 @@ class KeepIndices(gymnasium.ObservationWrapper):
 
 
 class PreviousAction(gymnasium.Wrapper):
-    """Append the previous action to the observation; zeros after reset (VRM's ``-va``).
+    """Append the previous action (and optionally reward) to the observation; zeros after
+    reset (VRM's ``-va``; recurrent agents' ``summarizer_inputs``).
 
     The appended action is clipped to the action bounds (the env applies the clipped one).
     """
 
-    def __init__(self, env: gymnasium.Env) -> None:
-        """Wrap ``env`` (1-D Box observation of size O and action of size A)."""
+    def __init__(self, env: gymnasium.Env, reward: bool = False) -> None:
+        """Wrap ``env`` (1-D Box observation of size O and action of size A).
+
+        Args:
+            env: the env to wrap.
+            reward: also append the previous reward (observation size O + A + 1).
+        """
         super().__init__(env)
         obs_space = _flat_box(env.observation_space, "PreviousAction's observation space")
         self.act_space = _flat_box(env.action_space, "PreviousAction's action space")
+        self.reward = reward
+        extra_low, extra_high = [self.act_space.low], [self.act_space.high]
+        if reward:
+            extra_low.append(np.array([-np.inf]))
+            extra_high.append(np.array([np.inf]))
         self.observation_space = spaces.Box(
-            low=np.concatenate([obs_space.low, self.act_space.low]).astype(np.float32),
-            high=np.concatenate([obs_space.high, self.act_space.high]).astype(np.float32),
+            low=np.concatenate([obs_space.low, *extra_low]).astype(np.float32),
+            high=np.concatenate([obs_space.high, *extra_high]).astype(np.float32),
             dtype=np.float32,
         )
 
-    def _observe(self, obs: np.ndarray, act: np.ndarray) -> np.ndarray:
-        """Return ``[obs, act]``, shape (O + A,) float32."""
-        return np.concatenate([np.asarray(obs, dtype=np.float32), act])
+    def _observe(self, obs: np.ndarray, act: np.ndarray, rew: float) -> np.ndarray:
+        """Return ``[obs, act(, rew)]``, shape (O + A (+ 1),) float32."""
+        parts = [np.asarray(obs, dtype=np.float32), act]
+        if self.reward:
+            parts.append(np.array([rew], dtype=np.float32))
+        return np.concatenate(parts)
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        """Reset the env; the "previous action" of the first observation is zero."""
+        """Reset the env; the "previous action" (and reward) of the first observation is zero."""
         obs, info = self.env.reset(seed=seed, options=options)
-        return self._observe(obs, np.zeros(self.act_space.shape, dtype=np.float32)), info
+        return self._observe(obs, np.zeros(self.act_space.shape, dtype=np.float32), 0.0), info
 
     def step(
         self, action: np.ndarray
@@ -98,7 +112,7 @@ class PreviousAction(gymnasium.Wrapper):
         """Step the env and append ``action`` (clipped) to its observation."""
         obs, rew, terminated, truncated, info = self.env.step(action)
         act = np.clip(action, self.act_space.low, self.act_space.high).astype(np.float32)
-        return self._observe(obs, act), rew, terminated, truncated, info
+        return self._observe(obs, act, float(rew)), rew, terminated, truncated, info
 
 
 class ConcatFrames(gymnasium.Wrapper):
