@@ -8,7 +8,6 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import torch
 from jsonargparse import Namespace
 from pytorch_lightning import Trainer
 from pytorch_lightning.callbacks import ModelCheckpoint, ProgressBar
@@ -23,6 +22,7 @@ from offpcc_pl.commands.fit_callbacks import fit_callbacks
 from offpcc_pl.envs.make import check_env_id
 from offpcc_pl.errors import ConfigError, close_matches
 from offpcc_pl.monitor import EnvStepProgressBar
+from offpcc_pl.policy import read_checkpoint
 
 LIGHTNING_SUBCOMMANDS = ("fit", "validate", "test")
 CKPT_ALIASES = ("last", "best", "hpc", "registry")
@@ -57,14 +57,7 @@ def check_checkpoint(ckpt_path: str | None) -> None:
         return
     if not Path(ckpt_path).is_file():
         raise ConfigError(f"checkpoint '{ckpt_path}' does not exist (or use --ckpt_path last)")
-    try:
-        state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-    except Exception as err:  # noqa: BLE001 - any load failure means a corrupt file
-        raise ConfigError(
-            f"checkpoint '{ckpt_path}' is corrupt or unreadable ({err.__class__.__name__})"
-        ) from None
-    if not isinstance(state, dict) or "state_dict" not in state:
-        raise ConfigError(f"checkpoint '{ckpt_path}' is not a Lightning checkpoint of offpcc-pl")
+    read_checkpoint(ckpt_path)
 
 
 class OffpccCLI(LightningCLI):

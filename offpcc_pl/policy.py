@@ -61,6 +61,7 @@ class PolicySpec:
     summarizer: SummarizerSpec | None = None
     action_noise: float = 0.0  # exploration noise of deterministic actors (stochastic acting)
     env_steps: int | None = None  # training env steps behind these weights, when known
+    history: str = "obs"  # make_env(history=...): the observation carries the last act/rew
     extra: dict[str, Any] = field(default_factory=dict)  # informational (share_summarizer, …)
 
     def to_yaml(self) -> str:
@@ -87,7 +88,7 @@ class Policy:
 
     Example:
         >>> policy = load_policy("checkpoints/Pendulum-v1-SAC/seed0/policy")
-        >>> env = make_env(policy.env_id)
+        >>> env = make_env(policy.env_id, history=policy.spec.history)
         >>> obs, _ = env.reset(seed=0); policy.reset()
         >>> obs, rew, terminated, truncated, info = env.step(policy(obs))
     """
@@ -214,6 +215,7 @@ def describe(
         hidden_sizes=[int(out) for out, _ in shapes[:-1]],
         summarizer=summarizer,
         action_noise=float(hparams.get("action_noise", 0.0)),
+        history=str(hparams.get("summarizer_inputs", "obs")),
         extra=extra,
     )
     return spec, actor_state, (encoder_state or None)
@@ -288,7 +290,8 @@ def export_module(
     return write_export(out_dir, spec, actor_state, summarizer_state)
 
 
-def _load_checkpoint(path: Path) -> dict[str, Any]:
+def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """A Lightning checkpoint of ours (weights-only load), or a one-line ConfigError."""
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - any load failure means an unusable file
@@ -304,7 +307,7 @@ def describe_checkpoint(
     path: str | os.PathLike,
 ) -> tuple[PolicySpec, dict[str, Tensor], dict[str, Tensor] | None]:
     """:func:`describe` applied to a Lightning checkpoint file (``weights_only`` load)."""
-    checkpoint = _load_checkpoint(Path(path))
+    checkpoint = read_checkpoint(Path(path))
     hparams = dict(checkpoint.get("hyper_parameters") or {})
     algorithm = str(hparams.get("_class_path", "unknown")).rsplit(".", 1)[-1]
     try:

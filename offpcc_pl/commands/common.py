@@ -88,6 +88,24 @@ def load_source(args: argparse.Namespace) -> tuple[Policy, Path]:
     return policy, run_dir
 
 
+def make_policy_env(
+    policy: Policy, env_id: str | None, render_mode: str | None = None
+) -> gymnasium.Env:
+    """The env to play ``policy`` in (default: its training env), checked against its dims."""
+    from offpcc_pl.envs.make import make_env
+
+    env_id = env_id or policy.env_id
+    env = make_env(env_id, render_mode=render_mode, history=policy.spec.history)
+    dims = (env.observation_space.shape[0], env.action_space.shape[0])
+    if dims != (policy.spec.obs_dim, policy.spec.act_dim):
+        env.close()
+        raise ConfigError(
+            f"env '{env_id}' has (obs, act) dims {dims} but the policy was trained on "
+            f"'{policy.env_id}' with {(policy.spec.obs_dim, policy.spec.act_dim)}"
+        )
+    return env
+
+
 @dataclass
 class EpisodeResult:
     """Outcome of one episode."""

@@ -10,6 +10,7 @@ from offpcc_pl.commands.common import (
     add_source_args,
     load_source,
     make_parser,
+    make_policy_env,
     play_episode,
     positive_int,
     run_command,
@@ -36,11 +37,10 @@ def _evaluate(argv: list[str]) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from offpcc_pl.envs.make import make_env
     from offpcc_pl.loop import TEST_SEED
 
     env_id = args.env_id or policy.env_id
-    env = make_env(env_id)
+    env = make_policy_env(policy, env_id)
     try:
         results = [play_episode(policy, env, TEST_SEED + i) for i in range(args.episodes)]
     finally:

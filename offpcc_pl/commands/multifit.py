@@ -247,13 +247,12 @@ def run_trial(
     return proc.returncode
 
 
-def _trial_result(trial: Trial, returncode: int, attempts: int) -> dict[str, Any]:
+def _trial_result(trial: Trial, returncode: int) -> dict[str, Any]:
     value = last_value(trial.run_dir, "test/episode_return")
     return {
         "trial": trial.name,
         "run_dir": trial.run_dir,
         "returncode": returncode,
-        "attempts": attempts,
         "test_episode_return": math.nan if value is None else value,
     }
 
@@ -268,7 +267,7 @@ def run_sequential(trials: list[Trial], max_failures: int, kill_seeds: set[int])
             if returncode in (0, EXIT_USAGE) or attempts > max_failures:
                 break
             print(f"[multifit] {trial.name}: exit {returncode}, retrying", flush=True)
-        results.append(_trial_result(trial, returncode, attempts))
+        results.append(_trial_result(trial, returncode))
         if returncode == EXIT_USAGE:  # a bad fit argument fails every seed alike
             break
     return results
@@ -289,7 +288,7 @@ def _ray_trainable(config: dict[str, Any]) -> None:
         raise RuntimeError(
             f"{trial.name}: offpcc-pl fit exited with {returncode}; see {trial.run_dir}/fit.log"
         )
-    tune.report(_trial_result(trial, returncode, 0))
+    tune.report(_trial_result(trial, returncode))
 
 
 def _trial_dirname(tune_trial: Any) -> str:
@@ -333,7 +332,7 @@ def run_ray(trials: list[Trial], args: Any, kill_seeds: set[int], storage: Path)
         for trial in trials:
             result = by_run_dir.get(trial.run_dir)
             failed = result is None or result.error is not None
-            row = _trial_result(trial, 1 if failed else 0, 0)
+            row = _trial_result(trial, 1 if failed else 0)
             if not failed:
                 row["returncode"] = (result.metrics or {}).get("returncode", 0)
             results.append(row)

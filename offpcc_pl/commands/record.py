@@ -11,6 +11,7 @@ from offpcc_pl.commands.common import (
     add_source_args,
     load_source,
     make_parser,
+    make_policy_env,
     play_episode,
     positive_int,
     run_command,
@@ -57,13 +58,12 @@ def _record(argv: list[str]) -> int:
         os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     import imageio.v2 as imageio
 
-    from offpcc_pl.envs.make import make_env
     from offpcc_pl.loop import TEST_SEED
 
     env_id = args.env_id or policy.env_id
     out = Path(args.out) if args.out else run_dir / "videos"
     out.mkdir(parents=True, exist_ok=True)
-    env = make_env(env_id, render_mode="rgb_array")
+    env = make_policy_env(policy, env_id, render_mode="rgb_array")
     if "rgb_array" not in (env.metadata.get("render_modes") or []):
         env.close()
         raise ConfigError(f"env '{env_id}' cannot render rgb_array frames, so it can't be recorded")

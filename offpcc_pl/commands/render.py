@@ -9,6 +9,7 @@ from offpcc_pl.commands.common import (
     add_source_args,
     load_source,
     make_parser,
+    make_policy_env,
     play_episode,
     positive_int,
     run_command,
@@ -39,10 +40,9 @@ def _render(argv: list[str]) -> int:
             "use `offpcc-pl record --episodes N` to write MP4 videos instead"
         )
     policy, _ = load_source(args)
-    from offpcc_pl.envs.make import make_env
     from offpcc_pl.loop import TEST_SEED
 
-    env = make_env(args.env_id or policy.env_id, render_mode="human")
+    env = make_policy_env(policy, args.env_id, render_mode="human")
     try:
         for i in range(args.episodes):
             result = play_episode(policy, env, TEST_SEED + i)

@@ -1,0 +1,175 @@
+"""``offpcc-pl multifit``: seeds in sequence and on local Ray, resume of a killed trial, and
+``offpcc-pl plot`` over the runs it made."""
+
+from __future__ import annotations
+
+import builtins
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from offpcc_pl.commands.multifit import KILL_ENV, multifit_command, plan_trials
+from offpcc_pl.commands.runs import read_metric, version_files
+from offpcc_pl.errors import ConfigError
+
+ENV = {**os.environ, "WANDB_MODE": "offline"}
+STEPS_PER_EPOCH = 40
+FIT = [
+    "--model", "SAC",
+    "--trainer.limit_train_batches", str(STEPS_PER_EPOCH),
+    "--model.update_after", "20",
+    "--model.batch_size", "16",
+    "--model.hidden_sizes", "[32,32]",
+    "--model.eval_episodes", "1",
+    "--trainer.enable_progress_bar", "false",
+]  # fmt: skip
+
+
+def multifit(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    out = subprocess.run(
+        ["offpcc-pl", "multifit", *args], cwd=cwd, env=env or ENV,
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert out.returncode == 0, (out.stdout + out.stderr)[-4000:]
+    return out
+
+
+def checkpoint_env_steps(run: Path) -> int:
+    ckpt = torch.load(run / "last.ckpt", map_location="cpu", weights_only=True)
+    return ckpt["callbacks"]["ReplayCallback"]["env_steps"]
+
+
+@pytest.fixture(scope="module")
+def multifit_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("multifit")
+
+
+@pytest.fixture(scope="module")
+def sequential_runs(multifit_dir: Path) -> list[Path]:
+    """2 seeds x 1 epoch, one after another, default run dirs (checkpoints/<env>-<algo>)."""
+    multifit("--seeds", "0", "1", "--", *FIT, "--trainer.max_epochs", "1", cwd=multifit_dir)
+    return [multifit_dir / "checkpoints" / "Pendulum-v1-SAC" / f"seed{k}" for k in (0, 1)]
+
+
+@pytest.fixture(scope="module")
+def ray_runs(multifit_dir: Path) -> tuple[list[Path], subprocess.CompletedProcess]:
+    """2 seeds x 2 epochs on a local Ray with 2 CPUs; seed 0's first attempt is SIGKILLed as
+    soon as its first epoch is checkpointed (``$OFFPCC_MULTIFIT_TEST_KILL``), so Tune retries
+    it and the retry must resume from last.ckpt."""
+    pytest.importorskip("ray.tune")
+    root = multifit_dir / "ray"
+    out = multifit(
+        "--seeds", "0", "1", "--ray", "--num_cpus", "2", "--max_failures", "1",
+        "--", *FIT, "--trainer.max_epochs", "2", "--trainer.default_root_dir", str(root),
+        cwd=multifit_dir, env={**ENV, KILL_ENV: "0"},
+    )  # fmt: skip
+    return [root / f"seed{k}" for k in (0, 1)], out
+
+
+def test_sequential_two_seeds(sequential_runs: list[Path]) -> None:
+    for seed, run in enumerate(sequential_runs):
+        assert len(version_files(run)) == 1
+        assert read_metric(run, "test/episode_return").x.tolist() == [STEPS_PER_EPOCH]
+        assert (run / "last.ckpt").is_file() and (run / "policy" / "actor.pth").is_file()
+        config = (run / "csv" / "version_0" / "config.yaml").read_text()
+        assert f"seed_everything: {seed}" in config
+
+
+def test_ray_two_seeds_and_killed_trial_resumes(ray_runs) -> None:
+    (killed, clean), out = ray_runs
+    assert "multifit" in out.stdout and "seed0" in out.stdout and "seed1" in out.stdout
+    log = (killed / "fit.log").read_text()
+    assert "killed after its first checkpoint" in log
+    assert f"resuming from {killed / 'last.ckpt'}" in log
+    assert "Restored all states from the checkpoint" in log
+    # attempt 1 logged epoch 1 (version_0); the resumed attempt logged epoch 2 (version_1)
+    assert len(version_files(killed)) == 2
+    assert read_metric(killed, "test/episode_return").x.tolist() == [40, 80]
+    assert checkpoint_env_steps(killed) == 2 * STEPS_PER_EPOCH
+    assert "Restored" not in (clean / "fit.log").read_text()
+    assert len(version_files(clean)) == 1 and checkpoint_env_steps(clean) == 2 * STEPS_PER_EPOCH
+    for run in (killed, clean):
+        assert (run / "policy" / "policy.yaml").is_file()
+
+
+def test_plot_of_multifit_runs(
+    multifit_dir: Path, sequential_runs: list[Path], ray_runs, tmp_path: Path
+) -> None:
+    png = tmp_path / "curves.png"
+    out = subprocess.run(
+        ["offpcc-pl", "plot", str(multifit_dir / "checkpoints"), str(multifit_dir / "ray"), "--out",
+         str(png)],
+        env=ENV, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "Pendulum-v1-SAC: 2 runs" in out.stdout and "ray: 2 runs" in out.stdout
+    with Image.open(png) as image:
+        image.verify()
+    assert png.stat().st_size > 10_000
+
+
+def test_plan_run_dirs(tmp_path: Path) -> None:
+    cwd = str(tmp_path)
+    trials = plan_trials(["--model", "RSAC", "--model.env_id", "E"], [0, 3], [{}], cwd)
+    assert [t.run_dir for t in trials] == [
+        str(tmp_path / "checkpoints" / "E-RSAC" / f"seed{k}") for k in (0, 3)
+    ]
+    config = tmp_path / "c.yaml"
+    config.write_text("model:\n  class_path: offpcc_pl.algorithms.TD3\n  init_args:\n"
+                      "    env_id: Pendulum-v1\n")  # fmt: skip
+    grid = [{"model.lr": "0.001"}, {"model.lr": "0.0003"}]
+    trials = plan_trials(["--config", "c.yaml"], [1], grid, cwd)
+    assert [Path(t.run_dir).relative_to(tmp_path).as_posix() for t in trials] == [
+        "checkpoints/Pendulum-v1-TD3-lr=0.001/seed1",
+        "checkpoints/Pendulum-v1-TD3-lr=0.0003/seed1",
+    ]
+    assert trials[0].command()[-6:] == [
+        "--model.lr", "0.001", "--seed_everything", "1",
+        "--trainer.default_root_dir", trials[0].run_dir,
+    ]  # fmt: skip
+    trials = plan_trials(["--model", "SAC", "--trainer.default_root_dir", "out"], [2], [{}], cwd)
+    assert trials[0].run_dir == str(tmp_path / "out" / "seed2")
+    (tmp_path / "out" / "seed2").mkdir(parents=True)
+    (tmp_path / "out" / "seed2" / "last.ckpt").write_bytes(b"")
+    assert trials[0].command()[-2:] == ["--ckpt_path", str(tmp_path / "out" / "seed2/last.ckpt")]
+    for bad in (["--model", "SAC", "--seed_everything", "3"], ["--model", "SAC", "--ckpt_path",
+                "last"], ["--trainer.max_epochs", "1"]):  # fmt: skip
+        with pytest.raises(ConfigError):
+            plan_trials(bad, [0], [{}], cwd)
+
+
+def test_ray_missing_is_one_line_hint(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    real_import = builtins.__import__
+
+    def no_ray(name: str, *args, **kwargs):
+        if name == "ray" or name.startswith("ray."):
+            raise ImportError("No module named 'ray'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_ray)
+    monkeypatch.delitem(sys.modules, "ray", raising=False)
+    assert multifit_command(["--seeds", "0", "--ray", "--", "--model", "SAC"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["offpcc-pl multifit: error: Ray is not installed: pip install 'offpcc-pl[ray]'"]
+
+
+def test_dry_run_and_usage_errors(
+    capsys: pytest.CaptureFixture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    args = ["--seeds", "0", "1", "--dry_run", "--", "--model", "SAC", "--trainer.max_epochs", "1"]
+    assert multifit_command(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and lines[1].startswith("offpcc-pl fit --model SAC")
+    assert "--seed_everything 1" in lines[1]
+    assert multifit_command(["--seeds", "0"]) == 2  # no fit args
+    assert "put them after --" in capsys.readouterr().err
+    assert multifit_command(["--", "--model", "SAC"]) == 2  # no seeds
+    assert "--seeds" in capsys.readouterr().err
