@@ -5,9 +5,16 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+# The algorithm classes, by the short names `--model` accepts (offpcc_pl.algorithms).
+ALGORITHM_NAMES = ("DDPG", "TD3", "SAC", "RDPG", "RTD3", "RSAC")
+
 
 class ConfigError(ValueError):
     """A bad input (id, option, value, file) that the user can fix."""
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN/inf; the last good checkpoint is kept."""
 
 
 def close_matches(value: str, allowed: Iterable[str], n: int = 3) -> str:

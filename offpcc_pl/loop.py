@@ -19,7 +19,7 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import Callback
 
-from offpcc_pl.envs.make import restore, snapshot
+from offpcc_pl.envs.make import TEST_SEED, restore, snapshot
 from offpcc_pl.monitor import flush_loggers, log_at_env_step
 
 if TYPE_CHECKING:
@@ -27,8 +27,6 @@ if TYPE_CHECKING:
 
     from offpcc_pl.algorithms.base import OffPolicyModule
     from offpcc_pl.buffers import EpisodeBuffer, TransitionBuffer
-
-TEST_SEED = 10_000  # evaluation episode i resets with seed TEST_SEED + i (never the train RNGs)
 
 
 def _run_seed() -> int:

@@ -49,7 +49,7 @@ def random_policy(out: Path, env_id: str, recurrent: bool) -> Path:
 
 
 def episode_lengths(policy_dir: Path, episodes: int) -> list[int]:
-    from offpcc_pl.loop import TEST_SEED
+    from offpcc_pl.envs.make import TEST_SEED
 
     policy = load_policy(policy_dir)
     env = make_env(policy.env_id)

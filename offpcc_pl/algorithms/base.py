@@ -26,14 +26,10 @@ from offpcc_pl.algorithms.losses import critic_loss, polyak_update, td_target
 from offpcc_pl.buffers import Batch, EpisodeBuffer, TransitionBuffer
 from offpcc_pl.data import ReplayDataset
 from offpcc_pl.envs.make import HistoryInputs, make_env
-from offpcc_pl.errors import ConfigError
+from offpcc_pl.errors import ConfigError, TrainingDiverged
 from offpcc_pl.loop import ReplayCallback
 from offpcc_pl.monitor import find_replay, log_at_env_step
 from offpcc_pl.nets import Critic, Hidden, Summarizer, SummarizerKind
-
-
-class TrainingDiverged(RuntimeError):
-    """A loss became NaN/inf; the last good checkpoint is kept."""
 
 
 class PassThrough(nn.Module):

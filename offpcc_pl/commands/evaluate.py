@@ -37,7 +37,7 @@ def _evaluate(argv: list[str]) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from offpcc_pl.loop import TEST_SEED
+    from offpcc_pl.envs.make import TEST_SEED
 
     env_id = args.env_id or policy.env_id
     env = make_policy_env(policy, env_id)

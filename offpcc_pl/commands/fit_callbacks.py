@@ -44,5 +44,5 @@ class WandbEnvStepAxis(Callback):
 
 
 def fit_callbacks() -> list[Callback]:
-    """The callbacks :class:`offpcc_pl.cli.OffpccCLI` appends to the trainer's."""
+    """The callbacks :class:`offpcc_pl.lightning_cli.OffpccCLI` appends to the trainer's."""
     return [PolicyExport(), WandbEnvStepAxis()]

@@ -58,7 +58,7 @@ def _record(argv: list[str]) -> int:
         os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     import imageio.v2 as imageio
 
-    from offpcc_pl.loop import TEST_SEED
+    from offpcc_pl.envs.make import TEST_SEED
 
     env_id = args.env_id or policy.env_id
     out = Path(args.out) if args.out else run_dir / "videos"

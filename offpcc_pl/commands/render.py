@@ -40,7 +40,7 @@ def _render(argv: list[str]) -> int:
             "use `offpcc-pl record --episodes N` to write MP4 videos instead"
         )
     policy, _ = load_source(args)
-    from offpcc_pl.loop import TEST_SEED
+    from offpcc_pl.envs.make import TEST_SEED
 
     env = make_policy_env(policy, args.env_id, render_mode="human")
     try:

@@ -44,6 +44,8 @@ def check_env_id(env_id: str) -> gymnasium.envs.registration.EnvSpec:
         ) from None
 
 
+TEST_SEED = 10_000  # evaluation episode i resets with seed TEST_SEED + i (never the train RNGs)
+
 HistoryInputs = Literal["obs", "obs_act", "obs_act_rew"]
 
 

@@ -1,0 +1,144 @@
+"""OffpccCLI: LightningCLI with our run directory, checkpoints, loggers and checks."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from jsonargparse import Namespace
+from pytorch_lightning import Trainer
+from pytorch_lightning.callbacks import ModelCheckpoint, ProgressBar
+from pytorch_lightning.cli import LightningCLI
+from pytorch_lightning.loggers import CSVLogger, WandbLogger
+
+from offpcc_pl.algorithms import OffPolicyModule
+from offpcc_pl.checkpointing import AtomicCheckpointIO
+from offpcc_pl.commands.fit_callbacks import fit_callbacks
+from offpcc_pl.envs.make import check_env_id
+from offpcc_pl.errors import ConfigError
+from offpcc_pl.monitor import EnvStepProgressBar
+from offpcc_pl.policy import read_checkpoint
+
+LIGHTNING_SUBCOMMANDS = ("fit", "validate", "test")
+CKPT_ALIASES = ("last", "best", "hpc", "registry")
+
+TRAINER_DEFAULTS = {
+    "max_epochs": 100,
+    "limit_train_batches": 1000,  # env steps per epoch (DESIGN.md "Counting")
+    "num_sanity_val_steps": 0,  # no evaluation episodes before training
+    "inference_mode": False,  # no inference tensors may leak into acting/training
+    "enable_model_summary": False,
+    "log_every_n_steps": 1000,
+}
+
+
+def run_dir(env_id: str, algo: str, seed: int) -> str:
+    """Default output root: ``checkpoints/<env>-<algo>/seed<k>``."""
+    return os.path.join("checkpoints", f"{env_id}-{algo}", f"seed{seed}")
+
+
+def _wandb_offline_unless_logged_in() -> None:
+    """Dashboards stay offline unless the user logged in (no account needed in tests)."""
+    if "WANDB_MODE" in os.environ or os.environ.get("WANDB_API_KEY"):
+        return
+    netrc = Path.home() / ".netrc"
+    if not (netrc.is_file() and "api.wandb.ai" in netrc.read_text(errors="ignore")):
+        os.environ["WANDB_MODE"] = "offline"
+
+
+def check_checkpoint(ckpt_path: str | None) -> None:
+    """A missing or unreadable checkpoint is a one-line error before anything is written."""
+    if ckpt_path is None or ckpt_path in CKPT_ALIASES:
+        return
+    if not Path(ckpt_path).is_file():
+        raise ConfigError(f"checkpoint '{ckpt_path}' does not exist (or use --ckpt_path last)")
+    read_checkpoint(ckpt_path)
+
+
+class OffpccCLI(LightningCLI):
+    """LightningCLI with our defaults: run directory, checkpoints, loggers, progress bar."""
+
+    def __init__(self, args: list[str] | None = None) -> None:
+        no_exit = {"exit_on_error": False}
+        super().__init__(
+            OffPolicyModule,
+            subclass_mode_model=True,
+            seed_everything_default=0,
+            trainer_defaults=TRAINER_DEFAULTS,
+            save_config_kwargs={"overwrite": True},
+            parser_kwargs={**no_exit, **{cmd: no_exit for cmd in LIGHTNING_SUBCOMMANDS}},
+            args=args,
+        )
+
+    def parse_arguments(self, parser: Any, args: Any) -> None:
+        super().parse_arguments(parser, args)
+        config = self.config.get(self.config.get("subcommand") or "", self.config)
+        check_checkpoint(config.get("ckpt_path"))
+        model = config.get("model")
+        if isinstance(model, Namespace) and model.get("init_args") is not None:
+            check_env_id(model.init_args.env_id)
+
+    def _subcommand_config(self) -> Namespace:
+        return self.config[self.subcommand]
+
+    def _root_dir(self) -> str:
+        config = self._subcommand_config()
+        root = config.trainer.default_root_dir
+        if root is None:
+            algo = config.model.class_path.rsplit(".", 1)[-1]
+            root = run_dir(config.model.init_args.env_id, algo, config.seed_everything)
+        return str(root)
+
+    def instantiate_trainer(self, **kwargs: Any) -> Trainer:
+        config = self._subcommand_config()
+        root = self._root_dir()
+        callbacks = list(self._get(self.config_init, "trainer").get("callbacks") or [])
+        if not any(isinstance(c, ModelCheckpoint) for c in callbacks):
+            # last.ckpt every epoch (save_top_k >= 1: with 0 it is only written at the end),
+            # plus the best evaluated policy.
+            callbacks.append(
+                ModelCheckpoint(
+                    dirpath=root,
+                    filename="best",
+                    monitor="test/episode_return",
+                    mode="max",
+                    save_top_k=1,
+                    save_last=True,
+                    auto_insert_metric_name=False,
+                )
+            )
+        if config.trainer.enable_progress_bar is not False and not any(
+            isinstance(c, ProgressBar) for c in callbacks
+        ):
+            callbacks.append(EnvStepProgressBar())
+        callbacks.extend(fit_callbacks())  # policy export at fit end, wandb x axis
+        return super().instantiate_trainer(
+            default_root_dir=root,
+            callbacks=callbacks,
+            logger=self._loggers(root, config),
+            plugins=[AtomicCheckpointIO()],
+            **kwargs,
+        )
+
+    def _loggers(self, root: str, config: Namespace) -> list:
+        configured = self._get(self.config_init, "trainer").get("logger")
+        loggers = [
+            lg
+            for lg in (configured if isinstance(configured, list) else [configured])
+            if lg not in (None, True, False)
+        ]
+        if not any(isinstance(lg, CSVLogger) for lg in loggers):
+            loggers.insert(0, CSVLogger(save_dir=root, name="csv"))  # always written
+        algo = config.model.class_path.rsplit(".", 1)[-1]
+        group = f"{config.model.init_args.env_id}-{algo}"
+        for logger in loggers:
+            if isinstance(logger, WandbLogger):
+                _wandb_offline_unless_logged_in()
+                init = logger._wandb_init  # not started yet: fill in our naming
+                init.setdefault("group", group)
+                if not init.get("name"):
+                    init["name"] = f"{group}-seed{config.seed_everything}"
+                init["dir"] = root
+                logger._save_dir = root
+        return loggers
