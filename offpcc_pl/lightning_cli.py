@@ -13,7 +13,7 @@ from pytorch_lightning.cli import LightningCLI
 from pytorch_lightning.loggers import CSVLogger, WandbLogger
 
 from offpcc_pl.algorithms import OffPolicyModule
-from offpcc_pl.checkpointing import AtomicCheckpointIO
+from offpcc_pl.checkpointing import AtomicCheckpointIO, run_checkpoints
 from offpcc_pl.commands.fit_callbacks import fit_callbacks
 from offpcc_pl.envs.make import check_env_id
 from offpcc_pl.errors import ConfigError
@@ -85,6 +85,9 @@ class OffpccCLI(LightningCLI):
     def _root_dir(self) -> str:
         config = self._subcommand_config()
         root = config.trainer.default_root_dir
+        ckpt = config.get("ckpt_path")
+        if root is None and self.subcommand != "fit" and ckpt and Path(ckpt).is_file():
+            root = os.path.dirname(ckpt)  # evaluating a saved run: log beside it
         if root is None:
             algo = config.model.class_path.rsplit(".", 1)[-1]
             root = run_dir(config.model.init_args.env_id, algo, config.seed_everything)
@@ -95,19 +98,7 @@ class OffpccCLI(LightningCLI):
         root = self._root_dir()
         callbacks = list(self._get(self.config_init, "trainer").get("callbacks") or [])
         if not any(isinstance(c, ModelCheckpoint) for c in callbacks):
-            # last.ckpt every epoch (save_top_k >= 1: with 0 it is only written at the end),
-            # plus the best evaluated policy.
-            callbacks.append(
-                ModelCheckpoint(
-                    dirpath=root,
-                    filename="best",
-                    monitor="test/episode_return",
-                    mode="max",
-                    save_top_k=1,
-                    save_last=True,
-                    auto_insert_metric_name=False,
-                )
-            )
+            callbacks += run_checkpoints(root)
         if config.trainer.enable_progress_bar is not False and not any(
             isinstance(c, ProgressBar) for c in callbacks
         ):

@@ -40,9 +40,18 @@ TINY_RECURRENT = [
 ]
 
 
+# Recurrent agents sample complete episodes only: a 10-step-episode POMDP (the car flag,
+# `-top` version) gives them updates within a tiny run.
+RECURRENT_ENV = "car-top-v0"
+
+
+def env_for(algo: str) -> str:
+    return RECURRENT_ENV if algo.startswith("R") else "Pendulum-v1"
+
+
 def tiny_args(algo: str) -> list[str]:
-    """Flags for a seconds-long run of ``algo`` on Pendulum-v1."""
-    args = ["--model", algo, "--model.env_id", "Pendulum-v1", *TINY]
+    """Flags for a seconds-long run of ``algo``."""
+    args = ["--model", algo, "--model.env_id", env_for(algo), *TINY]
     return args + TINY_RECURRENT if algo.startswith("R") else args
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.conftest import run_cli, tiny_args
+from tests.conftest import env_for, run_cli, tiny_args
 
 ALGORITHMS = ["DDPG", "TD3", "SAC", "RDPG", "RTD3", "RSAC"]
 
@@ -28,7 +28,7 @@ def test_console_script_is_installed() -> None:
 def test_fit_writes_checkpoints_and_csv_logs(algo: str, workdir: Path) -> None:
     out = run_cli("fit", *tiny_args(algo), "--trainer.max_epochs", "1", cwd=workdir)
     assert out.returncode == 0, out.stderr[-2000:]
-    run = workdir / "checkpoints" / f"Pendulum-v1-{algo}" / "seed0"
+    run = workdir / "checkpoints" / f"{env_for(algo)}-{algo}" / "seed0"
     assert (run / "last.ckpt").is_file()
     with open(glob.glob(str(run / "csv/version_0/metrics.csv"))[0], newline="") as file:
         rows = list(csv.DictReader(file))
@@ -153,3 +153,12 @@ def test_envs_command_lists_our_domains(workdir: Path) -> None:
     out = run_cli("envs", "bumps", cwd=workdir)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "pbc-bumps-normal-pomdp-v0" in out.stdout
+
+
+def test_last_checkpoint_follows_every_epoch_during_warm_up(workdir: Path) -> None:
+    # no optimizer step happens in warm-up, and Lightning would skip saves keyed on it
+    args = [*tiny_args("SAC"), "--model.update_after", "1000", "--trainer.max_epochs", "2"]
+    out = run_cli("fit", *args, "--trainer.default_root_dir", "run", cwd=workdir)
+    assert out.returncode == 0, out.stderr[-2000:]
+    ckpt = torch.load(workdir / "run/last.ckpt", weights_only=True)
+    assert ckpt["epoch"] == 1 and replay_state(ckpt)["env_steps"] == 120

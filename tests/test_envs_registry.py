@@ -50,7 +50,10 @@ def test_registered_env_contract(env_id: str) -> None:
             assert obs.shape == env.observation_space.shape
             assert obs.dtype == env.observation_space.dtype == np.float32
             assert env.observation_space.contains(obs), f"{env_id}: {obs} out of bounds"
+        # Bullet keeps contact caches across resets of one env: a replay in the same env
+        # agrees to float rounding there, exactly everywhere else.
+        atol = 1e-5 if CATALOG[env_id].family in ("bumps", "locomotion") else 0.0
         for expected, actual in zip(observations, rollout(env, seed=123), strict=True):
-            np.testing.assert_array_equal(actual, expected)
+            np.testing.assert_allclose(actual, expected, rtol=0, atol=atol)
     finally:
         env.close()

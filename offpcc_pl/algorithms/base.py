@@ -364,8 +364,9 @@ class OffPolicyModule(pl.LightningModule):
     def validation_step(self, episode_index: Tensor) -> None:
         result = self.replay.test_episode(self, int(episode_index))
         self._test_results.append(result)
+        fitting = self.trainer.state.fn == "fit"  # fit logs the means against env steps
         for key, value in result.items():
-            self.log(key, value, on_epoch=True, batch_size=1, logger=False)
+            self.log(key, value, on_epoch=True, batch_size=1, logger=not fitting)
 
     def on_validation_epoch_end(self) -> None:
         results, self._test_results = self._test_results, []
