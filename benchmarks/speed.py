@@ -317,11 +317,11 @@ def main() -> None:
             ("window 50 + share critics", {"window": 50, "share_summarizer": "critics"}),
         ]
         print("\nRSAC updates/s, 10 episodes x 200 steps, 2x256 LSTM summarizers")
-        print(f"{'':34}{'updates/s':>10}{'vs plain':>10}")
-        print(f"{'plain PyTorch (seed setting)':34}{plain:10.2f}{1.0:10.2f}")
+        print(f"{'':44}{'updates/s':>10}{'vs plain':>10}")
+        print(f"{'plain PyTorch (seed setting)':44}{plain:10.2f}{1.0:10.2f}")
         for name, options in rows:
             value = ours_rsac_updates_per_s(args.updates, **seed_setting, **options)
-            print(f"{'offpcc-pl ' + name:34}{value:10.2f}{value / plain:10.2f}")
+            print(f"{'offpcc-pl ' + name:44}{value:10.2f}{value / plain:10.2f}")
 
 
 if __name__ == "__main__":
