@@ -36,7 +36,31 @@ def _tensor(array: np.ndarray) -> Tensor:
     return torch.from_numpy(np.array(array, copy=True))
 
 
-class TransitionBuffer:
+class ReplayBuffer:
+    """What the callback and the dataset use of a buffer: ``add``, ``sample``, ``len``."""
+
+    size: int  # stored items that can be sampled (transitions, or complete episodes)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def can_sample(self) -> bool:
+        return self.size > 0
+
+    def add(
+        self,
+        obs: np.ndarray,
+        act: np.ndarray,
+        rew: float,
+        next_obs: np.ndarray,
+        terminated: bool,
+        truncated: bool,
+    ) -> None:
+        """Store one env step; ``terminated`` stops bootstrapping, ``truncated`` does not."""
+        raise NotImplementedError
+
+
+class TransitionBuffer(ReplayBuffer):
     """Ring buffer of single transitions (DDPG, TD3, SAC)."""
 
     def __init__(self, obs_dim: int, act_dim: int, capacity: int) -> None:
@@ -48,12 +72,6 @@ class TransitionBuffer:
         self.done = np.zeros((capacity, 1), dtype=np.float32)
         self.ptr = 0
         self.size = 0
-
-    def __len__(self) -> int:
-        return self.size
-
-    def can_sample(self) -> bool:
-        return self.size > 0
 
     def add(
         self,
@@ -100,7 +118,7 @@ class TransitionBuffer:
         self.ptr, self.size = state["ptr"], n
 
 
-class EpisodeBuffer:
+class EpisodeBuffer(ReplayBuffer):
     """Whole episodes for recurrent agents (the seed's RecurrentReplayBuffer).
 
     Slot ``ptr`` holds the episode in progress; it has length 0 (weight 0) until it ends,
@@ -118,12 +136,6 @@ class EpisodeBuffer:
         self.ptr = 0  # slot being written
         self.t = 0  # steps written into slot ptr
         self.size = 0  # complete episodes stored
-
-    def __len__(self) -> int:
-        return self.size
-
-    def can_sample(self) -> bool:
-        return self.size > 0
 
     def add(
         self,

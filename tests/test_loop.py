@@ -23,15 +23,14 @@ def quiet_trainer(steps: int) -> pl.Trainer:
     )
 
 
-def test_hidden_state_resets_at_each_episode_start() -> None:
+def tiny_rsac(**options: object) -> RSAC:
     torch.manual_seed(0)
-    module = RSAC(
-        env_id="pendulum-p-v0",
-        summarizer_hidden=8,
-        summarizer_layers=1,
-        hidden_sizes=(16, 16),
-        update_after=400,
-    )
+    small = {"summarizer_hidden": 8, "summarizer_layers": 1, "hidden_sizes": (16, 16)}
+    return RSAC(env_id="pendulum-p-v0", **small, **options)
+
+
+def test_hidden_state_resets_at_each_episode_start() -> None:
+    module = tiny_rsac(update_after=400)
     seen: list[bool] = []  # per env step: was the hidden state fresh (None)?
     act = module.act
 
@@ -46,15 +45,7 @@ def test_hidden_state_resets_at_each_episode_start() -> None:
 
 
 def test_acting_copy_stays_frozen_until_the_next_episode() -> None:
-    torch.manual_seed(0)
-    module = RSAC(
-        env_id="pendulum-p-v0",
-        summarizer_hidden=8,
-        summarizer_layers=1,
-        hidden_sizes=(16, 16),
-        update_after=250,
-        batch_size=2,
-    )
+    module = tiny_rsac(update_after=250, batch_size=2)
     quiet_trainer(300).fit(module)  # episode 2 started at step 200, updates from 250 on
     acting, live = module.acting["actor"].state_dict(), module.actor.state_dict()
     assert any(not torch.equal(acting[k], live[k]) for k in live)
@@ -70,9 +61,7 @@ def test_warm_up_acts_randomly_and_then_updates() -> None:
 
 
 def test_summarizer_inputs_append_previous_action_and_reward() -> None:
-    module = RSAC(env_id="pendulum-p-v0", summarizer_hidden=8, summarizer_layers=1,
-                  hidden_sizes=(16, 16), update_after=250, batch_size=2,
-                  summarizer_inputs="obs_act_rew")  # fmt: skip
+    module = tiny_rsac(update_after=250, batch_size=2, summarizer_inputs="obs_act_rew")
     assert module.obs_dim == 2 + 1 + 1
     trainer = quiet_trainer(260)
     trainer.fit(module)
