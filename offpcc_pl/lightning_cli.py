@@ -33,9 +33,10 @@ TRAINER_DEFAULTS = {
 }
 
 
-def run_dir(env_id: str, algo: str, seed: int) -> str:
-    """Default output root: ``checkpoints/<env>-<algo>/seed<k>``."""
-    return os.path.join("checkpoints", f"{env_id}-{algo}", f"seed{seed}")
+def run_group(config: Namespace) -> str:
+    """``<env>-<algo>``: the run directory's parent and the W&B group."""
+    algo = config.model.class_path.rsplit(".", 1)[-1]
+    return f"{config.model.init_args.env_id}-{algo}"
 
 
 def _wandb_offline_unless_logged_in() -> None:
@@ -88,9 +89,8 @@ class OffpccCLI(LightningCLI):
         ckpt = config.get("ckpt_path")
         if root is None and self.subcommand != "fit" and ckpt and Path(ckpt).is_file():
             root = os.path.dirname(ckpt)  # evaluating a saved run: log beside it
-        if root is None:
-            algo = config.model.class_path.rsplit(".", 1)[-1]
-            root = run_dir(config.model.init_args.env_id, algo, config.seed_everything)
+        if root is None:  # checkpoints/<env>-<algo>/seed<k>
+            root = os.path.join("checkpoints", run_group(config), f"seed{config.seed_everything}")
         return str(root)
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
@@ -121,8 +121,7 @@ class OffpccCLI(LightningCLI):
         ]
         if not any(isinstance(lg, CSVLogger) for lg in loggers):
             loggers.insert(0, CSVLogger(save_dir=root, name="csv"))  # always written
-        algo = config.model.class_path.rsplit(".", 1)[-1]
-        group = f"{config.model.init_args.env_id}-{algo}"
+        group = run_group(config)
         for logger in loggers:
             if isinstance(logger, WandbLogger):
                 _wandb_offline_unless_logged_in()
