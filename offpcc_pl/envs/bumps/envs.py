@@ -20,9 +20,7 @@ from offpcc_pl.envs.bumps.scene import (
 )
 
 GRIPPER_Y_LIMIT = 0.38  # the finger tip must stay inside [-0.38, 0.38]
-# The carriage stops 2 mm past the gripper limit, as the original arm stopped on the first
-# waypoint outside it, so that driving into a limit ends the episode.
-LIMIT_OVERSHOOT = 0.002
+Y_LIMIT = 0.4  # the workspace's y limits: the "real" reset may start the finger up to here
 STEP_LENGTH = 0.05  # the largest move of one step (m), at |a0| = 1
 STIFFNESS_MIN = 0.007  # blade motor force limit (N m) at a1 = -1
 
@@ -55,11 +53,12 @@ class _FingerEnv(gymnasium.Env[np.ndarray, Any]):
         self.scene = BumpsScene(render_mode)
 
     def _move(self, delta_y: float, stiffness: float, y_limit: float) -> None:
-        """Move the carriage by ``delta_y`` (stopping just past ``+-y_limit``), one env step."""
-        scene = self.scene
-        carriage_limit = y_limit + LIMIT_OVERSHOOT
-        target_y = float(np.clip(scene.carriage_y() + delta_y, -carriage_limit, carriage_limit))
-        scene.act(target_y, stiffness)
+        """Move the carriage by ``delta_y`` (stopping just past ``+-y_limit``), one env step.
+
+        The carriage stops on the first physics step past the limit, as the original arm did,
+        so that driving into a limit ends the episode.
+        """
+        self.scene.act(delta_y, stiffness, y_limit)
 
     def render(self) -> np.ndarray | None:
         """``rgb_array``: a side view ``(240, 320, 3)`` uint8; ``human``: the GUI is live."""
@@ -76,12 +75,13 @@ class BumpsNormEnv(_FingerEnv):
     """Two 40 mm bumps; push the right one (#2, blue) right without moving the left one.
 
     Action ``[a0, a1]`` in [-1, 1]: move the finger by ``0.05 * a0`` along y (stopping at the
-    limits) with blade stiffness ``0.007 + (a1 + 1) / 2 * 0.04`` N m. Observation ``[y_g,
-    theta]``: world y of the blade tip and minus the blade angle (positive when the blade is
-    bent back while moving right). r = 1 once bump #2 moved right by more than 1 cm with the
-    tip still left of it; the episode ends then, when a bump moved wrongly (#1 by more than
-    1 mm, #2 left by more than 1 mm; r = -1 with ``punish``), or when the tip reaches a y
-    limit (+-0.38).
+    limits; ``a0 == 0`` runs no physics) with blade stiffness ``0.007 + (a1 + 1) / 2 * 0.04``
+    N m. Observation ``[y_g, theta]``: world y of the blade tip and minus the blade angle
+    (negative when the blade is bent back while moving right). r = 1 once bump #2 moved
+    right by more than 1 cm with the tip still left of it; the episode ends then, when a
+    bump moved wrongly (#1 by more than 1 mm, #2 left by more than 1 mm; r = -1 with
+    ``punish``, even in the step of a success, as the original), or when the tip reaches a
+    y limit (+-0.38).
     """
 
     def __init__(
@@ -153,14 +153,15 @@ class BumpsNormEnv(_FingerEnv):
                 assert other is not None  # one side is always at least 0.29 long
                 y1, y2 = min(drop, other), max(drop, other)
                 clearance = 0.03
-            # Length-weighted over the gaps around the bumps, inside the gripper limits (the
-            # original's "real" mode used +-0.4 and could start the finger past a limit).
+            # Length-weighted over the gaps around the bumps; the original's "real" mode draws
+            # from the workspace's +-0.4, so its finger may start past a gripper limit.
+            start_limit = GRIPPER_Y_LIMIT if self.reset_mode == "normal" else Y_LIMIT
             start_y = sample_union(
                 rng,
                 [
-                    (-GRIPPER_Y_LIMIT, y1 - clearance),
+                    (-start_limit, y1 - clearance),
                     (y1 + clearance, y2 - clearance),
-                    (y2 + clearance, GRIPPER_Y_LIMIT),
+                    (y2 + clearance, start_limit),
                 ],
             )
             if start_y is not None:
@@ -169,9 +170,17 @@ class BumpsNormEnv(_FingerEnv):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        """Place the bumps and the finger; see :meth:`_sample_layout`."""
+        """Place the bumps and the finger; see :meth:`_sample_layout`.
+
+        ``options={"layout": (y1, y2, start_y)}`` places a chosen layout instead (the bumps'
+        base y and the carriage y), for tests and scripted comparisons.
+        """
         super().reset(seed=seed)
-        y1, y2, start_y = self._sample_layout()
+        layout = (options or {}).get("layout")
+        if layout is None:
+            y1, y2, start_y = self._sample_layout()
+        else:
+            y1, y2, start_y = (float(y) for y in layout)
         scene = self.scene
         scene.restore()
         scene.place(self.bump1, y1)
@@ -198,9 +207,9 @@ class BumpsNormEnv(_FingerEnv):
             abs(y1 - self._bump1_start) > BUMP_MOVED or y2 - self._bump2_start < -BUMP_MOVED
         )
         at_limit = tip_y <= -GRIPPER_Y_LIMIT or tip_y >= GRIPPER_Y_LIMIT
-        reward = 1.0 if success else (-1.0 if self.punish and wrong_push else 0.0)
+        reward = -1.0 if self.punish and wrong_push else float(success)  # -1 overrides +1
         terminated = success or wrong_push or at_limit
-        return self._obs(), reward, terminated, False, {"is_success": success}
+        return self._obs(), reward, terminated, False, {"is_success": reward == 1.0}
 
     def _obs(self) -> np.ndarray:
         return np.array(self.scene.finger_state(), dtype=np.float32)

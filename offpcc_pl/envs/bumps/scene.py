@@ -3,30 +3,42 @@
 The original offpcc carried a "shovel" finger with a UR5 arm solved by IK at every waypoint
 and loaded its bumps and finger from mesh files we do not have (shared/DOMAINS.md §1). The
 arm only ever moved the finger along y at fixed x=0.6 and z=0.2, so here a kinematic
-carriage (a prismatic joint under a strong position motor) does that job; what matters for
-the task, the finger-bump contact, is built from primitives with the original masses,
-frictions, joint limits and compliance:
+carriage (a prismatic joint under a strong velocity-limited position motor) does that job;
+what matters for the task, the finger-bump contact, is built from primitives with the
+original's masses, frictions, joint limits, compliance and the inertias pybullet really
+used (issue 9, measured by running the original next to this scene):
 
 * bump: a cylinder (radius r, height r) capped by a hemisphere of radius r, base at z=0,
-  mass 0.1, lateral friction 0.2, rolling friction 1e-4, inertia 1 on the diagonal (as the
-  original URDF; the large inertia keeps the bump from tipping, so it slides or stays);
-* finger: a 5 mm (along y) x 25 mm (along x) x 150 mm blade, mass 0.02, lateral friction
-  1.0, inertia scaled by 3, on a revolute joint about x limited to +-60 degrees and held at
-  angle 0 by a position motor whose force limit is the stiffness (0.007 to 0.047 N m), so
-  it deflects when the contact torque exceeds the stiffness.
+  mass 0.1, lateral friction 0.2, rolling friction 1e-4, centre of mass at the base;
+* finger: a 5 mm (along y) x 25 mm (along x) blade reaching 150 mm below its hinge (and
+  2.5 mm above it), mass 0.02 with its centre of mass at the hinge (the original URDF's
+  inertial origin), lateral friction 1.0, on a revolute joint limited to +-60 degrees and
+  held at angle 0 by a position motor whose force limit is the stiffness (0.007 to 0.047
+  N m, max velocity 1 rad/s), so it deflects when the contact torque exceeds the stiffness.
 
-One env step runs :data:`SIM_STEPS_PER_ACTION` physics steps of 1/240 s: the carriage
-travels at :data:`CARRIAGE_SPEED` (a full 5 cm step takes 48 steps, 0.2 s) and then holds
-while the finger settles. The original moved its joints by 0.001 rad per physics step,
-about 0.1 to 0.15 m/s at the finger; 0.25 m/s is of the same order and keeps an env step
-cheap. The blade tip sits 10 mm above the ground, so the lever arm from the hinge to a
-bump's side is 0.15 m and the stiffness that slides a 40 mm bump (friction 0.2 x 0.1 kg x
-9.8 = 0.196 N) is about 0.029 N m, matching the original note (~0.027).
+What the original did implicitly, and this scene does on purpose:
+
+* Inertia. pybullet ignores URDF inertia unless ``URDF_USE_INERTIA_FROM_FILE`` is passed, so
+  the original's bodies got the inertia of their collision mesh's bounding box grown by
+  3 mm a side, times the URDF's ``inertia_scaling 3``: ~1.06e-4 kg m^2 for a bump (not the
+  URDF's 1, which would keep it from ever tipping), ~1.26e-4 about the blade's hinge
+  (:func:`mesh_inertia`).
+* Size. A convex mesh collides inflated by its 1 mm collision margin; primitives collide at
+  their nominal size. So every collision shape here is :data:`COLLISION_MARGIN` larger a side
+  than the original's mesh: a 42 mm tall bump of radius 21 mm, a 27 x 7 mm blade whose
+  lowest point is 14.9 mm above the ground.
+* Carriage speed. The arm stepped its joints 0.001 rad per physics step and an env step
+  ended at the first physics step past the target y (or past a limit), with no settling
+  after it. The finger thus moved at 0.082 to 0.104 m/s depending on the arm's pose: about
+  120 physics steps per 5 cm step. :func:`carriage_speed` is a fit of that speed against y.
+* Blade sign. The original reads theta = minus the joint angle, which is negative while
+  the blade is bent back moving right (tip trailing to the left): the hinge axis is -x.
 
 Other choices: the ground is an infinite plane (cheaper contacts than the original's ground
-box, same top face at z=0); the tip position is computed from the two joint positions
-rather than read from an extra tip link; resting bumps sleep (see :meth:`BumpsScene.place`);
-and resets clear Bullet's caches so that seeded episodes replay (:meth:`BumpsScene.restore`).
+box; its top face is the plane here); the tip position is computed from the two joint
+positions rather than read from an extra tip link; resting bumps sleep (see
+:meth:`BumpsScene.place`); and resets clear Bullet's caches so that seeded episodes replay
+(:meth:`BumpsScene.restore`).
 """
 
 from __future__ import annotations
@@ -41,17 +53,22 @@ import pybullet
 from pybullet_utils.bullet_client import BulletClient
 
 TIME_STEP = 1.0 / 240.0  # physics step (s), as the original
-CARRIAGE_SPEED = 0.25  # m/s along y
-SIM_STEPS_PER_ACTION = 48  # 0.2 s per env step: a 5 cm move at 0.25 m/s, then settling
+# Finger speed (m/s) of the original against the carriage y: a cubic fitted to the speeds
+# measured over full sweeps both ways (within 1 mm/s of each; issue 9), highest power first.
+CARRIAGE_SPEED_FIT = (0.14877, -0.13761, -0.02660, 0.10314)
 CARRIAGE_FORCE = 50.0  # N; far above any contact force here, so the carriage is kinematic
 
 WORK_X = 0.6  # x of the line the finger travels (m)
 CARRIAGE_Z = 0.2  # the original working pose height of the end effector (m)
-HINGE_Z = 0.16  # blade hinge height: with a 0.15 m blade the tip is 10 mm above the ground
-BLADE_LENGTH = 0.15
-BLADE_HALF_EXTENTS = (0.0125, 0.0025, 0.075)  # x (width), y (thickness), z (length)
+COLLISION_MARGIN = 0.001  # a convex mesh's collision margin in pybullet (m): see the docstring
+MESH_INERTIA_GROWTH = 0.003  # the growth a side of the box pybullet takes a mesh's inertia from
+INERTIA_SCALING = 3.0  # "inertia_scaling 3" of the original's bump and finger URDFs
+BLADE_LENGTH = 0.15  # hinge to the tip point read as y_g (the original's tip link)
+BLADE_MESH_SIZE = (0.025, 0.005, 0.1525)  # x (width), y (thickness), z: 2.5 mm above the hinge
+BLADE_MESH_TOP = 0.0025  # how far the blade mesh reaches above its hinge (m)
+BLADE_TIP_CLEARANCE = 0.0149  # ground to the lowest point of the blade (m), as measured
+HINGE_Z = BLADE_TIP_CLEARANCE + BLADE_LENGTH + COLLISION_MARGIN  # blade hinge height (m)
 BLADE_MASS = 0.02
-BLADE_INERTIA_SCALING = 3.0  # "inertia_scaling 3" of the original finger URDF
 BLADE_ANGLE_LIMIT = math.radians(60.0)
 BLADE_MAX_VELOCITY = 1.0  # rad/s, pybullet's default for the original's position motor
 CARRIAGE_MASS = 0.1  # the shovel base
@@ -87,12 +104,39 @@ class BumpShape:
 
     @property
     def height(self) -> float:
-        """Total height (m): cylinder plus hemisphere."""
+        """Total height (m) of the mesh: cylinder plus hemisphere."""
         return 2.0 * self.radius
+
+    @property
+    def collision_radius(self) -> float:
+        """Radius (m) the original's mesh collided at: grown by its collision margin."""
+        return self.radius + COLLISION_MARGIN
 
 
 BUMP_40 = BumpShape(radius=0.02)  # the original bump_40 (40 mm tall)
 BUMP_50 = BumpShape(radius=0.025)  # the larger bump of the 1-D bump task
+
+
+def mesh_inertia(mass: float, size: Sequence[float]) -> list[float]:
+    """Inertia diagonal (kg m^2) pybullet gave a URDF mesh link of this bounding-box size.
+
+    Without ``URDF_USE_INERTIA_FROM_FILE`` pybullet takes a solid box's inertia from the
+    collision mesh's bounding box grown by :data:`MESH_INERTIA_GROWTH` a side, scaled by
+    the URDF's ``inertia_scaling``. This reproduces the original's values read back with
+    ``getDynamicsInfo`` (bump 1.058e-4; blade 1.304e-4, 1.262e-4, 5.41e-6).
+
+    Args:
+        mass: the link's mass (kg).
+        size: the mesh's bounding box ``(x, y, z)`` (m).
+    """
+    x, y, z = (extent + 2.0 * MESH_INERTIA_GROWTH for extent in size)
+    box = mass / 12.0 * INERTIA_SCALING
+    return [box * (y * y + z * z), box * (x * x + z * z), box * (x * x + y * y)]
+
+
+def carriage_speed(y: float) -> float:
+    """Speed (m/s) of the original's finger at carriage y (0.082 to 0.104 m/s over +-0.38)."""
+    return float(np.polyval(CARRIAGE_SPEED_FIT, y))
 
 
 def sample_union(
@@ -122,6 +166,12 @@ def sample_union(
     return kept[-1][1]  # only reached through rounding at the very top
 
 
+def _bump_frames(shape: BumpShape) -> list[list[float]]:
+    """Centres of a bump's cylinder and hemisphere at its collision size, base at z=0."""
+    radius = shape.collision_radius
+    return [[0.0, 0.0, radius / 2.0], [0.0, 0.0, radius]]
+
+
 class BumpsScene:
     """One pybullet world (its own client) with the ground and the finger on its carriage.
 
@@ -148,6 +198,7 @@ class BumpsScene:
         self._state_id: int | None = None
         self._parked = 0
         self._bumps: list[int] = []  # the movable bumps
+        self.physics_steps = 0  # run by :meth:`act` since creation (benchmarks report it)
         self._build_ground()
         self.finger = self._build_finger()
 
@@ -172,15 +223,17 @@ class BumpsScene:
             client.createMultiBody(0.0, -1, mark, [WORK_X, y, 0.0])
 
     def _build_finger(self) -> int:
-        """Fixed base (a rail) -> carriage (prismatic y) -> blade (revolute x, compliant)."""
+        """Fixed base (a rail) -> carriage (prismatic y) -> blade (revolute -x, compliant)."""
         client = self.client
-        blade_offset = [0.0, 0.0, -BLADE_HALF_EXTENTS[2]]  # the blade hangs below its hinge
+        # The blade hangs below its hinge, at the size the original's mesh collided at.
+        half_extents = [extent / 2.0 + COLLISION_MARGIN for extent in BLADE_MESH_SIZE]
+        blade_offset = [0.0, 0.0, BLADE_MESH_TOP + COLLISION_MARGIN - half_extents[2]]
         blade_collision = client.createCollisionShape(
-            pybullet.GEOM_BOX, halfExtents=BLADE_HALF_EXTENTS, collisionFramePosition=blade_offset
+            pybullet.GEOM_BOX, halfExtents=half_extents, collisionFramePosition=blade_offset
         )
         blade_visual = client.createVisualShapeArray(
             [pybullet.GEOM_BOX, pybullet.GEOM_SPHERE],
-            halfExtents=[BLADE_HALF_EXTENTS, [0, 0, 0]],
+            halfExtents=[half_extents, [0, 0, 0]],
             radii=[0.0, 0.004],
             rgbaColors=[GREY, GREEN],  # the green dot marks the tip, as the original
             visualFramePositions=[blade_offset, [0.0, 0.0, -BLADE_LENGTH]],
@@ -202,21 +255,23 @@ class BumpsScene:
             linkVisualShapeIndices=[carriage_visual, blade_visual],
             linkPositions=[[0.0, 0.0, -CARRIAGE_HALF_EXTENTS[2] - 0.01], [0.0, 0.0, hinge_drop]],
             linkOrientations=[[0.0, 0.0, 0.0, 1.0]] * 2,
-            linkInertialFramePositions=[[0.0, 0.0, 0.0], blade_offset],
+            # The blade's centre of mass is at its hinge, as in the original URDF: moving the
+            # carriage then puts no torque on the blade (it stays straight in free motion).
+            linkInertialFramePositions=[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]],
             linkInertialFrameOrientations=[[0.0, 0.0, 0.0, 1.0]] * 2,
             linkParentIndices=[0, 1],
             linkJointTypes=[pybullet.JOINT_PRISMATIC, pybullet.JOINT_REVOLUTE],
-            linkJointAxis=[[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]],
+            # About -x, so that theta = -angle < 0 when the tip trails left (moving right).
+            linkJointAxis=[[0.0, 1.0, 0.0], [-1.0, 0.0, 0.0]],
         )
         # The finger is driven at every step; never let Bullet put it to sleep in between.
         client.changeDynamics(finger, -1, activationState=DISABLE_SLEEPING)
-        inertia = client.getDynamicsInfo(finger, BLADE_JOINT)[2]
         client.changeDynamics(
             finger,
             BLADE_JOINT,
             lateralFriction=1.0,
             rollingFriction=1e-4,
-            localInertiaDiagonal=[BLADE_INERTIA_SCALING * value for value in inertia],
+            localInertiaDiagonal=mesh_inertia(BLADE_MASS, BLADE_MESH_SIZE),
             jointLowerLimit=-BLADE_ANGLE_LIMIT,
             jointUpperLimit=BLADE_ANGLE_LIMIT,
         )
@@ -231,29 +286,24 @@ class BumpsScene:
             fixed: if True the bump is static (mass 0), as the blocked bump of the 1-D task.
         """
         client = self.client
-        radius = shape.radius
-        frames = [[0.0, 0.0, radius / 2.0], [0.0, 0.0, radius]]  # cylinder centre, sphere centre
+        radius = shape.collision_radius
         collision = client.createCollisionShapeArray(
             [pybullet.GEOM_CYLINDER, pybullet.GEOM_SPHERE],
             radii=[radius, radius],
             lengths=[radius, 0.0],
-            collisionFramePositions=frames,
+            collisionFramePositions=_bump_frames(shape),
         )
-        visual = client.createVisualShapeArray(
-            [pybullet.GEOM_CYLINDER, pybullet.GEOM_SPHERE],
-            radii=[radius, radius],
-            lengths=[radius, 0.0],
-            rgbaColors=[rgba, rgba],
-            visualFramePositions=frames,
-        )
+        visual = self._bump_visual(shape, rgba)
         bump = client.createMultiBody(0.0 if fixed else shape.mass, collision, visual, self._park())
+        # The centre of mass stays at the base, as the original URDF's inertial origin.
+        size = [2.0 * shape.radius, 2.0 * shape.radius, shape.height]
         client.changeDynamics(
             bump,
             -1,
             lateralFriction=shape.lateral_friction,
             rollingFriction=1e-4,
             activationState=ENABLE_SLEEPING,  # see `place` and `restore`
-            **({} if fixed else {"localInertiaDiagonal": [1.0, 1.0, 1.0]}),
+            **({} if fixed else {"localInertiaDiagonal": mesh_inertia(shape.mass, size)}),
         )
         if not fixed:
             self._bumps.append(bump)
@@ -261,16 +311,18 @@ class BumpsScene:
 
     def add_ghost(self, shape: BumpShape, rgba: Sequence[float]) -> int:
         """Create a visual-only bump (a target marker) and return its body id."""
-        client = self.client
-        radius = shape.radius
-        visual = client.createVisualShapeArray(
+        return self.client.createMultiBody(0.0, -1, self._bump_visual(shape, rgba), self._park())
+
+    def _bump_visual(self, shape: BumpShape, rgba: Sequence[float]) -> int:
+        """A bump's visual shape, drawn at its collision size."""
+        radius = shape.collision_radius
+        return self.client.createVisualShapeArray(
             [pybullet.GEOM_CYLINDER, pybullet.GEOM_SPHERE],
             radii=[radius, radius],
             lengths=[radius, 0.0],
             rgbaColors=[rgba, rgba],
-            visualFramePositions=[[0.0, 0.0, radius / 2.0], [0.0, 0.0, radius]],
+            visualFramePositions=_bump_frames(shape),
         )
-        return client.createMultiBody(0.0, -1, visual, self._park())
 
     def _park(self) -> list[float]:
         """A fresh spot, far from the finger and from other parked bodies."""
@@ -280,15 +332,16 @@ class BumpsScene:
     def add_rails(self, shape: BumpShape, clearance: float = 0.001) -> None:
         """Two fixed rails beside the finger's line, so a bump there can only move along y.
 
-        The original used 0.1 mm thick rails at x = 0.6 +- 0.021, z = 0.02; ours keep the
-        inner faces there but are 10 mm thick so that nothing can tunnel through them.
+        The original used 0.1 mm thick rails at x = 0.6 +- 0.021, z = 0.02, touching its
+        bump's collision surface; ours leave ``clearance`` to it (so they add no friction)
+        and are 10 mm thick so that nothing can tunnel through them.
         """
         client = self.client
         half = [0.005, 0.5, 0.005]
         collision = client.createCollisionShape(pybullet.GEOM_BOX, halfExtents=half)
         visual = client.createVisualShape(pybullet.GEOM_BOX, halfExtents=half, rgbaColor=GREY)
         for side in (-1.0, 1.0):
-            x = WORK_X + side * (shape.radius + clearance + half[0])
+            x = WORK_X + side * (shape.collision_radius + clearance + half[0])
             rail = client.createMultiBody(0.0, collision, visual, [x, 0.0, shape.radius])
             # The blade passes 8.5 mm inside the rails and never touches them, but Bullet keeps
             # speculative contacts (and their state) for such near pairs across episodes,
@@ -350,7 +403,7 @@ class BumpsScene:
         client = self.client
         client.resetJointState(self.finger, CARRIAGE_JOINT, y, 0.0)
         client.resetJointState(self.finger, BLADE_JOINT, 0.0, 0.0)
-        self._hold_carriage(y)
+        self._hold_carriage(y, carriage_speed(y))
         # The original's reset motor: angle 0, max velocity 0.1, force 0.007.
         client.setJointMotorControl2(
             self.finger,
@@ -361,8 +414,8 @@ class BumpsScene:
             maxVelocity=0.1,
         )
 
-    def _hold_carriage(self, target_y: float) -> None:
-        """Drive the carriage toward ``target_y`` at :data:`CARRIAGE_SPEED` and hold it there."""
+    def _hold_carriage(self, target_y: float, speed: float) -> None:
+        """Drive the carriage toward ``target_y`` at ``speed`` (m/s) and hold it there."""
         self.client.setJointMotorControl2(
             self.finger,
             CARRIAGE_JOINT,
@@ -370,15 +423,23 @@ class BumpsScene:
             targetPosition=target_y,
             force=CARRIAGE_FORCE,
             positionGain=1.0,  # reach the target within a physics step once closer than v*dt
-            maxVelocity=CARRIAGE_SPEED,
+            maxVelocity=speed,
         )
 
-    def act(self, target_y: float, stiffness: float) -> None:
-        """Set the blade stiffness, move the carriage toward ``target_y``, run one env step.
+    def act(self, delta_y: float, stiffness: float, y_limit: float) -> int:
+        """Set the blade stiffness and move the carriage by ``delta_y``: one env step.
+
+        As the original: nothing moves when ``delta_y`` is 0, and the motion ends at the
+        first physics step that takes the carriage past its target or past ``+-y_limit``
+        (none if it already is), at the original's speed there (:func:`carriage_speed`).
 
         Args:
-            target_y: carriage y to travel to (already clipped to the allowed range).
+            delta_y: signed distance to travel (m).
             stiffness: the blade motor's force limit (N m); the motor holds angle 0.
+            y_limit: the carriage stops once past ``y_limit`` in the direction of travel.
+
+        Returns:
+            The number of physics steps run.
         """
         client = self.client
         client.setJointMotorControl2(
@@ -389,12 +450,23 @@ class BumpsScene:
             force=stiffness,
             maxVelocity=BLADE_MAX_VELOCITY,
         )
-        self._hold_carriage(target_y)
+        if delta_y == 0.0:
+            return 0
+        start_y = self.carriage_y()
+        direction = math.copysign(1.0, delta_y)
+        distance = min(abs(delta_y), y_limit - direction * start_y)
+        if distance < 0.0:
+            return 0
+        speed = carriage_speed(start_y + delta_y / 2.0)
+        sim_steps = math.floor(distance / (speed * TIME_STEP)) + 1
+        self._hold_carriage(start_y + direction * sim_steps * speed * TIME_STEP, speed)
         # One physics step per call: pybullet's numSubSteps would scale the motor impulse
         # limits by the outer step and make every finger stiff.
-        step_simulation = client.stepSimulation  # bind the client id once, not 48 times
-        for _ in range(SIM_STEPS_PER_ACTION):
+        step_simulation = client.stepSimulation  # bind the client id once, not per step
+        for _ in range(sim_steps):
             step_simulation()
+        self.physics_steps += sim_steps
+        return sim_steps
 
     def carriage_y(self) -> float:
         """y of the carriage (the original's end-effector y)."""
@@ -405,8 +477,8 @@ class BumpsScene:
         (carriage_y, *_), (angle, *_) = self.client.getJointStates(
             self.finger, [CARRIAGE_JOINT, BLADE_JOINT]
         )
-        # Rotating the downward blade by `angle` about +x moves its tip by L sin(angle) in y.
-        return carriage_y + BLADE_LENGTH * math.sin(angle), -angle
+        # Rotating the downward blade by `angle` about -x moves its tip by -L sin(angle) in y.
+        return carriage_y - BLADE_LENGTH * math.sin(angle), -angle
 
     def render_rgb(self, width: int = 320, height: int = 240) -> np.ndarray:
         """A side view of the workspace, ``(height, width, 3)`` uint8, by TinyRenderer."""
