@@ -24,6 +24,7 @@ FAMILIES = (
     "reacher",
     "dmc",
     "locomotion",
+    "mujoco_top",
 )
 
 
