@@ -1,7 +1,7 @@
 """Learning benchmark: train configs over seeds through the CLI and print a return table.
 
     python benchmarks/learning.py                      # the issue's default set (long)
-    python benchmarks/learning.py --runs sac_pendulum:0,1,2 rsac_pendulum_p_fast:0 --jobs 2
+    python benchmarks/learning.py --runs sac_pendulum:0,1,2 pomdp/pendulum-p:0 --jobs 2
 
 Each run is ``offpcc-pl fit --config configs/<name>.yaml --seed_everything <k>`` in its own
 process (CSV logging only) under ``--out``; the table reads the test returns logged at
@@ -26,7 +26,7 @@ DEFAULT_RUNS = [
     "sac_pendulum:0,1,2",
     "td3_pendulum:0,1,2",
     "ddpg_pendulum:0,1,2",
-    "rsac_pendulum_p_fast:0,1,2",
+    "pomdp/pendulum-p:0,1,2",
     "sac_pendulum@pendulum-p-v0:0,1,2",
 ]
 MARKS = (5000, 10000, 15000, 20000)
@@ -44,7 +44,7 @@ def test_returns(run_dir: str) -> dict[int, float]:
 
 
 def train(config: str, env_id: str | None, seed: int, out: str, epochs: int | None) -> dict:
-    label = config + (f"@{env_id}" if env_id else "")
+    label = config.replace("/", "-") + (f"@{env_id}" if env_id else "")
     run_dir = os.path.join(out, label, f"seed{seed}")
     cmd = [
         sys.executable,

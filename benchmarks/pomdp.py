@@ -1,0 +1,431 @@
+"""POMDP benchmark: does memory pay off on the paper's partially observable tasks?
+
+    python benchmarks/pomdp.py --jobs 2                        # the whole suite, in table order
+    python benchmarks/pomdp.py --tasks pendulum-p bumps --jobs 2
+    python benchmarks/pomdp.py --report_only                   # rebuild table and figure
+    python benchmarks/pomdp.py --ray --jobs 4                  # trials on Ray Tune
+
+For each task it trains three agents through ``offpcc-pl multifit`` (one ``offpcc-pl fit``
+per seed, no second training loop):
+
+- ``rsac``: recurrent SAC with the task's fast config ``configs/pomdp/<task>.yaml``;
+- ``sac-partial``: feed-forward SAC on the same partial observation (the lower reference);
+- ``sac-full``: feed-forward SAC on the full state (the upper reference; bump tasks have none).
+
+All three get the RSAC config's env-step budget. Run dirs are ``<out>/<task>/<agent>/seed<k>``;
+re-running the command resumes unfinished runs from their ``last.ckpt`` and skips finished
+ones, so the suite can be stopped at any time. The Markdown table (``--table``) gives the
+final test return (test success rate for the bump tasks), mean ± std over seeds, the share
+of the partial-to-full gap that RSAC closes, the wall time per run and the machine; tasks
+never run say "not run". The figure (``--png``) has one panel per task, mean ± std against env
+steps. Wall time per run is read from the run's files (config.yaml is written when a fit
+starts, metrics.csv last when it stops), summed over resumes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import subprocess
+import sys
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from offpcc_pl.commands.plot import aggregate
+from offpcc_pl.commands.runs import Curve, read_metric, version_files
+
+REPO = Path(__file__).resolve().parent.parent
+AGENTS = ("rsac", "sac-partial", "sac-full")
+RETURN = "test/episode_return"
+SUCCESS = "test/success_rate"
+
+
+@dataclass(frozen=True)
+class Task:
+    """One row group of the table: a partially observable id and its full-state twin."""
+
+    name: str
+    partial_id: str
+    full_id: str | None  # None: no full-state version (the bump tasks)
+    paper_budget: int  # env steps of the paper's runs
+    sac_config: str  # feed-forward SAC settings for the two references
+    success: bool = False  # report the test success rate instead of the return
+    rsac_seeds: int = 2
+    rsac_config: str | None = None  # default: configs/pomdp/<name>.yaml
+
+    @property
+    def config(self) -> str:
+        return self.rsac_config or f"configs/pomdp/{self.name}.yaml"
+
+    def env_id(self, agent: str) -> str | None:
+        return self.full_id if agent == "sac-full" else self.partial_id
+
+
+SAC_PENDULUM = "configs/sac_pendulum.yaml"
+SAC_POMDP = "configs/pomdp/sac.yaml"
+TASKS = {
+    t.name: t
+    for t in (
+        Task("pendulum-p", "pendulum-p-v0", "pendulum-v0", 100_000, SAC_PENDULUM, rsac_seeds=3),
+        Task("pendulum-v", "pendulum-va-v0", "pendulum-v0", 100_000, SAC_PENDULUM),
+        Task(
+            "cartpole-balance-p",
+            "dmc-cartpole-balance-p-v0",
+            "dmc-cartpole-balance-v0",
+            200_000,
+            SAC_POMDP,
+        ),
+        Task(
+            "cartpole-balance-v",
+            "dmc-cartpole-balance-va-v0",
+            "dmc-cartpole-balance-v0",
+            200_000,
+            SAC_POMDP,
+        ),
+        Task(
+            "cartpole-swingup-p",
+            "dmc-cartpole-swingup-p-v0",
+            "dmc-cartpole-swingup-v0",
+            200_000,
+            SAC_POMDP,
+        ),
+        Task(
+            "cartpole-swingup-v",
+            "dmc-cartpole-swingup-va-v0",
+            "dmc-cartpole-swingup-v0",
+            200_000,
+            SAC_POMDP,
+        ),
+        Task("reacher-pomdp", "reacher-pomdp-v0", "reacher-mdp-v0", 200_000, SAC_POMDP),
+        Task(
+            "watermaze",
+            "water-maze-simple-pomdp-v0",
+            "water-maze-simple-mdp-v0",
+            500_000,
+            SAC_POMDP,
+        ),
+        Task(
+            "push-r-bump",
+            "pbc-bumps-normal-test-v0",
+            None,
+            500_000,
+            SAC_POMDP,
+            success=True,
+            rsac_seeds=3,
+        ),
+        Task(
+            "bumps",
+            "pbc-bumps-normal-pomdp-v0",
+            None,
+            1_000_000,
+            SAC_POMDP,
+            success=True,
+            rsac_seeds=3,
+            rsac_config="configs/rsac_bumps_fast.yaml",
+        ),
+    )
+}
+
+
+def budget(task: Task, args: argparse.Namespace) -> tuple[int, int]:
+    """``(epochs, env steps per epoch)``: the task's RSAC config, unless ``--steps`` and
+    ``--epoch_steps`` say otherwise."""
+    trainer = (yaml.safe_load((REPO / task.config).read_text()) or {}).get("trainer") or {}
+    per_epoch = args.epoch_steps or int(trainer.get("limit_train_batches", 1000))
+    steps = args.steps or int(trainer.get("max_epochs", 1)) * per_epoch
+    return max(1, steps // per_epoch), per_epoch
+
+
+def agent_root(out: Path, task: Task, agent: str) -> Path:
+    """``<out>/<task>/rsac``, and ``<out>/sac/<env id>`` for SAC: tasks that share an env id
+    (pendulum-p and pendulum-v share the full-state pendulum) share its SAC runs; a task with
+    a larger budget continues them from their checkpoints."""
+    return out / task.name / agent if agent == "rsac" else out / "sac" / str(task.env_id(agent))
+
+
+def total_steps(task: Task, args: argparse.Namespace) -> int:
+    epochs, per_epoch = budget(task, args)
+    return epochs * per_epoch
+
+
+# -- running -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Job:
+    """One multifit call: an agent of a task over some seeds."""
+
+    task: Task
+    agent: str
+    seeds: tuple[int, ...]
+
+    def root(self, out: Path) -> Path:
+        return agent_root(out, self.task, self.agent)
+
+
+def plan(args: argparse.Namespace) -> list[Job]:
+    jobs = []
+    for name in args.tasks:
+        task = TASKS[name]
+        for agent in args.agents:
+            if task.env_id(agent) is None:
+                continue
+            count = args.seeds or (task.rsac_seeds if agent == "rsac" else args.baseline_seeds)
+            jobs.append(Job(task, agent, tuple(range(count))))
+    return jobs
+
+
+def steps_done(run_dir: Path) -> int:
+    curve = read_metric(run_dir, RETURN)
+    return 0 if curve is None else int(curve.x[-1])
+
+
+def multifit_command(job: Job, seeds: tuple[int, ...], args: argparse.Namespace) -> list[str]:
+    epochs, per_epoch = budget(job.task, args)
+    config = job.task.config if job.agent == "rsac" else job.task.sac_config
+    cmd = [sys.executable, "-m", "offpcc_pl", "multifit", "--seeds", *map(str, seeds)]
+    if args.ray:
+        cmd += ["--ray", "--max_concurrent", str(args.jobs)]
+    cmd += ["--", "--config", config, "--model.env_id", job.task.env_id(job.agent)]
+    cmd += ["--trainer.max_epochs", str(epochs), "--trainer.limit_train_batches", str(per_epoch)]
+    cmd += ["--trainer.default_root_dir", str(job.root(args.out))]
+    cmd += ["--trainer.logger", "false", "--trainer.enable_progress_bar", "false"]
+    return cmd + args.fit_args
+
+
+def run_job(job: Job, seeds: tuple[int, ...], args: argparse.Namespace) -> int:
+    """Train the seeds of ``job`` that have not reached the budget; the multifit exit code."""
+    root = job.root(args.out)
+    todo = tuple(s for s in seeds if steps_done(root / f"seed{s}") < total_steps(job.task, args))
+    if not todo:
+        return 0
+    root.mkdir(parents=True, exist_ok=True)
+    label = f"{job.task.name}/{job.agent} seeds {' '.join(map(str, todo))}"
+    print(f"[pomdp] {label}: training", flush=True)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": "offline"}
+    with open(root / "multifit.log", "a") as log:
+        code = subprocess.call(
+            multifit_command(job, todo, args), cwd=REPO, env=env, stdout=log, stderr=log
+        )
+    print(f"[pomdp] {label}: exit {code} (log: {root / 'multifit.log'})", flush=True)
+    return code
+
+
+def run_all(jobs: list[Job], args: argparse.Namespace) -> None:
+    """In table order; ``--jobs`` runs side by side (one fit per seed, or Ray within a job)."""
+    units: dict[tuple[Path, int], Job] = {}  # tasks sharing a SAC run: the larger budget
+    for job in jobs:
+        for seed in job.seeds:
+            key = (job.root(args.out), seed)
+            if key not in units or total_steps(job.task, args) > total_steps(units[key].task, args):
+                units[key] = job
+    if args.ray:  # one multifit per job, its seeds in parallel on Ray
+        seeds: dict[Job, list[int]] = defaultdict(list)
+        for (_, seed), job in units.items():
+            seeds[job].append(seed)
+        for job, job_seeds in seeds.items():
+            run_job(job, tuple(job_seeds), args)
+        return
+    with ThreadPoolExecutor(args.jobs) as pool:
+        list(pool.map(lambda item: run_job(item[1], (item[0][1],), args), units.items()))
+
+
+# -- reporting ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Cell:
+    """An agent of a task, over its finished seeds."""
+
+    curves: list[Curve]
+    finals: list[float]
+    steps: int
+    minutes: list[float]  # wall time per run
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.finals)) if self.finals else math.nan
+
+
+def wall_minutes(run_dir: Path) -> float:
+    """Wall time of a run, summed over its fits (from config.yaml to the last metrics.csv)."""
+    seconds = 0.0
+    for metrics in version_files(run_dir):
+        start = metrics.with_name("config.yaml")
+        if start.is_file():
+            seconds += metrics.stat().st_mtime - start.stat().st_mtime
+    return seconds / 60
+
+
+def collect(task: Task, agent: str, root: Path, steps: int) -> Cell:
+    metric = SUCCESS if task.success else RETURN
+    curves, finals, minutes = [], [], []
+    for run_dir in sorted(root.glob("seed*")):
+        curve = read_metric(run_dir, metric)
+        if curve is None or curve.x[-1] < steps:
+            continue  # not finished: left out of the table until it is
+        curves.append(curve)
+        finals.append(float(curve.y[np.searchsorted(curve.x, steps)]))
+        minutes.append(wall_minutes(run_dir))
+    return Cell(curves, finals, steps, minutes)
+
+
+def fmt(cell: Cell, success: bool) -> str:
+    if not cell.finals:
+        return "not run"
+    digits = 2 if success else 0
+    spread = f" ± {np.std(cell.finals):.{digits}f}" if len(cell.finals) > 1 else ""
+    return f"{cell.mean:.{digits}f}{spread} ({len(cell.finals)})"
+
+
+def gap_closed(cells: dict[str, Cell], task: Task) -> str:
+    """(RSAC - partial SAC) / (full SAC - partial SAC); bump tasks: success >= 0.9 instead."""
+    rsac, partial = cells["rsac"], cells.get("sac-partial")
+    if task.success:
+        return "-" if not rsac.finals else ("yes" if rsac.mean >= 0.9 else "no")
+    full = cells.get("sac-full")
+    if not (rsac.finals and partial and partial.finals and full and full.finals):
+        return "-"
+    gap = full.mean - partial.mean
+    return f"{(rsac.mean - partial.mean) / gap:.2f}" if abs(gap) > 1e-9 else "-"
+
+
+def kilo(steps: int) -> str:
+    return f"{steps // 1000}k" if steps % 1000 == 0 else str(steps)
+
+
+def machine() -> str:
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    return (
+        f"{platform.system()} {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"torch {torch.__version__}; one thread per run (OMP_NUM_THREADS=1)"
+    )
+
+
+def report(args: argparse.Namespace) -> dict[str, dict[str, Cell]]:
+    rows = [
+        "| task | env id (partial / full) | env steps (paper) | RSAC | SAC partial | SAC full "
+        "| gap closed | min per run (RSAC / partial / full) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    results: dict[str, dict[str, Cell]] = {}
+    for name in args.tasks:
+        task = TASKS[name]
+        steps = total_steps(task, args)
+        cells = {
+            agent: collect(task, agent, agent_root(args.out, task, agent), steps)
+            for agent in AGENTS
+            if task.env_id(agent) is not None
+        }
+        results[name] = cells
+        scores = [fmt(cells[a], task.success) if a in cells else "none" for a in AGENTS]
+        minutes = " / ".join(
+            f"{np.mean(cells[a].minutes):.0f}" if a in cells and cells[a].finals else "-"
+            for a in AGENTS
+        )
+        ids = f"`{task.partial_id}`" + (f" / `{task.full_id}`" if task.full_id else "")
+        what = " (success rate)" if task.success else ""
+        rows.append(
+            f"| {task.name}{what} | {ids} | {kilo(steps)} ({kilo(task.paper_budget)}) | "
+            + " | ".join(scores)
+            + f" | {gap_closed(cells, task)} | {minutes} |"
+        )
+    text = "\n".join(
+        [
+            "Final test return (test success rate for the bump tasks), mean ± std over seeds "
+            "(seed count in brackets), at the env steps given; 'not run' where no run finished.",
+            "",
+            *rows,
+            "",
+            f"Machine: {machine()}; {args.jobs} run(s) side by side.",
+            "",
+        ]
+    )
+    args.table.parent.mkdir(parents=True, exist_ok=True)
+    args.table.write_text(text)
+    print(text)
+    plot(results, args.png)
+    return results
+
+
+def plot(results: dict[str, dict[str, Cell]], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")  # headless, file output only
+    import matplotlib.pyplot as plt
+
+    cols = min(4, len(results))
+    rows = math.ceil(len(results) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.5 * cols, 3.4 * rows), squeeze=False)
+    for ax in axes.flat[len(results) :]:
+        ax.axis("off")
+    for ax, (name, cells) in zip(axes.flat, results.items()):
+        task = TASKS[name]
+        for i, (agent, cell) in enumerate(cells.items()):
+            if not cell.curves:
+                continue
+            x, mean, std = aggregate(cell.curves)
+            label = f"{agent} ({len(cell.curves)})"
+            ax.plot(x, mean, color=f"C{i}", label=label)
+            ax.fill_between(x, mean - std, mean + std, color=f"C{i}", alpha=0.2, linewidth=0)
+        ax.set_title(name, fontsize="medium")
+        ax.set_xlabel("env steps")
+        ax.set_ylabel("test success rate" if task.success else "test return")
+        ax.grid(alpha=0.3)
+        if ax.lines:
+            ax.legend(fontsize="x-small")
+        else:
+            ax.text(0.5, 0.5, "not run", ha="center", va="center", transform=ax.transAxes)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=90)
+    plt.close(fig)
+    print(f"wrote {out}")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="Arguments after -- go to every offpcc-pl fit (e.g. -- --model.eval_episodes 3).",
+    )
+    parser.add_argument("--tasks", nargs="+", choices=list(TASKS), default=list(TASKS))
+    parser.add_argument("--agents", nargs="+", choices=AGENTS, default=list(AGENTS))
+    parser.add_argument("--seeds", type=int, help="seeds per agent (default: per task, see Task)")
+    parser.add_argument("--baseline_seeds", type=int, default=1, help="seeds of the SAC runs")
+    parser.add_argument("--jobs", type=int, default=1, help="runs side by side")
+    parser.add_argument("--ray", action="store_true", help="run each multifit on Ray Tune")
+    parser.add_argument("--steps", type=int, help="env steps per run (default: the config's)")
+    parser.add_argument("--epoch_steps", type=int, help="env steps per epoch (default: config)")
+    parser.add_argument("--out", type=Path, default=REPO / "checkpoints/benchmarks/pomdp")
+    parser.add_argument("--table", type=Path, default=REPO / "docs/pomdp.md")
+    parser.add_argument("--png", type=Path, default=REPO / "docs/pomdp.png")
+    parser.add_argument("--report_only", action="store_true", help="only rebuild table, figure")
+    split = argv.index("--") if "--" in argv else len(argv)
+    args = parser.parse_args(argv[:split])
+    args.fit_args = argv[split + 1 :]
+    args.out = args.out.resolve()
+    for name in ("jobs", "baseline_seeds", "seeds", "steps", "epoch_steps"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f"--{name} must be >= 1, got {value}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if not args.report_only:
+        run_all(plan(args), args)
+    report(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""benchmarks/pomdp.py end to end on a tiny budget: one task, its three agents, the table,
+the figure, and a re-run that resumes (here: finds every run finished) instead of retraining."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SCRIPT = REPO / "benchmarks" / "pomdp.py"
+
+
+def run_benchmark(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:
+    cmd = [
+        sys.executable,
+        str(SCRIPT),
+        "--tasks",
+        "pendulum-p",
+        "--seeds",
+        "1",
+        "--steps",
+        "300",
+        "--epoch_steps",
+        "150",
+        "--out",
+        str(tmp_path / "runs"),
+        "--table",
+        str(tmp_path / "pomdp.md"),
+        "--png",
+        str(tmp_path / "pomdp.png"),
+        *extra,
+        "--",
+        "--model.update_after",
+        "100",
+        "--model.eval_episodes",
+        "1",
+    ]
+    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
+
+
+def table_row(table: str, task: str) -> list[str]:
+    row = next(line for line in table.splitlines() if line.startswith(f"| {task}"))
+    return [cell.strip() for cell in row.strip("|").split("|")]
+
+
+@pytest.fixture(scope="module")
+def tiny_suite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp_path = tmp_path_factory.mktemp("pomdp")
+    result = run_benchmark(tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return tmp_path
+
+
+def test_trains_three_agents_and_writes_table_and_figure(tiny_suite: Path) -> None:
+    runs = tiny_suite / "runs"
+    for run_dir in (
+        runs / "pendulum-p" / "rsac" / "seed0",
+        runs / "sac" / "pendulum-p-v0" / "seed0",
+        runs / "sac" / "pendulum-v0" / "seed0",
+    ):
+        assert (run_dir / "last.ckpt").is_file(), run_dir
+    table = (tiny_suite / "pomdp.md").read_text()
+    task, ids, steps, rsac, partial, full, gap, minutes = table_row(table, "pendulum-p")
+    assert ids == "`pendulum-p-v0` / `pendulum-v0`"
+    assert steps == "300 (100k)"
+    for cell in (rsac, partial, full):
+        mean = float(cell.split()[0])
+        assert -2000.0 < mean <= 0.0 and cell.endswith("(1)")  # pendulum returns, one seed
+    float(gap)  # a number: all three references finished
+    assert all(float(m) >= 0 for m in minutes.split(" / "))
+    assert "Machine:" in table
+    assert (tiny_suite / "pomdp.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_rerun_resumes_and_shares_the_full_state_run(tiny_suite: Path) -> None:
+    log = tiny_suite / "runs" / "pendulum-p" / "rsac" / "multifit.log"
+    before = log.read_text()
+    result = run_benchmark(tiny_suite)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert log.read_text() == before  # finished runs are not trained again
+    # pendulum-v has the same full-state twin: its table row reuses pendulum-p's SAC run.
+    result = run_benchmark(tiny_suite, "--report_only", "--tasks", "pendulum-p", "pendulum-v")
+    assert result.returncode == 0, result.stdout + result.stderr
+    table = (tiny_suite / "pomdp.md").read_text()
+    pendulum_p, pendulum_v = table_row(table, "pendulum-p"), table_row(table, "pendulum-v")
+    assert pendulum_v[3:5] == ["not run", "not run"]
+    assert pendulum_v[5] == pendulum_p[5] != "not run"
+
+
+def test_report_only_marks_missing_runs_not_run(tmp_path: Path) -> None:
+    result = run_benchmark(tmp_path, "--report_only", "--tasks", "bumps")
+    assert result.returncode == 0, result.stdout + result.stderr
+    row = table_row((tmp_path / "pomdp.md").read_text(), "bumps")
+    assert row[3:6] == ["not run", "not run", "none"]  # no full-state version of bumps
