@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from offpcc_pl.algorithms import RSAC, SAC
+from offpcc_pl.loop import ReplayCallback
 from offpcc_pl.monitor import find_replay
 
 warnings.filterwarnings("ignore")
@@ -162,7 +163,7 @@ def ours_sac_steps_per_s(warmup: int, steps: int, batch: int) -> float:
         enable_model_summary=False,
         num_sanity_val_steps=0,
         inference_mode=False,
-        callbacks=[clock],
+        callbacks=[ReplayCallback(), clock],
     )
     trainer.fit(module)
     return steps / (clock.end - clock.start)

@@ -31,6 +31,11 @@ class Batch:
         return [getattr(self, f.name) for f in fields(self)]
 
 
+def _obs_shape(obs_dim: int | tuple[int, ...]) -> tuple[int, ...]:
+    """``(O,)`` for vector observations, ``(C, H, W)`` for images (issue 11)."""
+    return (obs_dim,) if isinstance(obs_dim, int) else tuple(obs_dim)
+
+
 def _tensor(array: np.ndarray) -> Tensor:
     """A standalone copy (a view would drag the whole preallocated array into a checkpoint)."""
     return torch.from_numpy(np.array(array, copy=True))
@@ -59,14 +64,29 @@ class ReplayBuffer:
         """Store one env step; ``terminated`` stops bootstrapping, ``truncated`` does not."""
         raise NotImplementedError
 
+    def drop_partial_episode(self) -> None:
+        """Forget the steps of the episode in progress (its env could not be restored).
+
+        Transitions stand alone, so a transition buffer keeps them: each pairs an
+        observation with the action taken in it and the observation that followed.
+        """
+
 
 class TransitionBuffer(ReplayBuffer):
     """Ring buffer of single transitions (DDPG, TD3, SAC)."""
 
-    def __init__(self, obs_dim: int, act_dim: int, capacity: int) -> None:
+    def __init__(
+        self,
+        obs_dim: int | tuple[int, ...],
+        act_dim: int,
+        capacity: int,
+        obs_dtype: type = np.float32,
+    ) -> None:
+        """Images are stored as they come (``obs_dtype`` uint8) and become float on the
+        module's device (:class:`offpcc_pl.encoders.ConvEncoder`), never here (issue 11)."""
         self.capacity = capacity
         # obs and next obs side by side: one gather gives the (B, 2, O) batch layout
-        self.obs = np.zeros((capacity, 2, obs_dim), dtype=np.float32)
+        self.obs = np.zeros((capacity, 2, *_obs_shape(obs_dim)), dtype=obs_dtype)
         self.act = np.zeros((capacity, act_dim), dtype=np.float32)
         self.rew = np.zeros((capacity, 1), dtype=np.float32)
         self.done = np.zeros((capacity, 1), dtype=np.float32)
@@ -126,9 +146,16 @@ class EpisodeBuffer(ReplayBuffer):
     without a time limit) are split into stored pieces of ``max_len`` steps.
     """
 
-    def __init__(self, obs_dim: int, act_dim: int, capacity: int, max_len: int) -> None:
+    def __init__(
+        self,
+        obs_dim: int | tuple[int, ...],
+        act_dim: int,
+        capacity: int,
+        max_len: int,
+        obs_dtype: type = np.float32,
+    ) -> None:
         self.capacity, self.max_len = capacity, max_len
-        self.obs = np.zeros((capacity, max_len + 1, obs_dim), dtype=np.float32)
+        self.obs = np.zeros((capacity, max_len + 1, *_obs_shape(obs_dim)), dtype=obs_dtype)
         self.act = np.zeros((capacity, max_len, act_dim), dtype=np.float32)
         self.rew = np.zeros((capacity, max_len, 1), dtype=np.float32)
         self.done = np.zeros((capacity, max_len, 1), dtype=np.float32)
@@ -158,6 +185,12 @@ class EpisodeBuffer(ReplayBuffer):
             self.lengths[i] = self.t
             self.ptr, self.t = (i + 1) % self.capacity, 0
             self.size = min(self.size + 1, self.capacity)
+
+    def drop_partial_episode(self) -> None:
+        """The next step starts slot ``ptr`` afresh: a resumed run whose env state was not
+        saved never appends a new episode to the old one's first steps (issue 12)."""
+        self.t = 0
+        self.lengths[self.ptr] = 0
 
     def sample(
         self,

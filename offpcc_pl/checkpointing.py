@@ -1,20 +1,76 @@
-"""Atomic checkpoint writes: a crash mid-save never leaves a truncated ``last.ckpt``."""
+"""Checkpoints that lose no work: atomic writes, saves on SIGINT/SIGTERM and on a timer,
+plain-data loading, and a refusal to load another run's checkpoint (issue 12)."""
 
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
+import time
 from typing import Any
 
 import pytorch_lightning as pl
 import torch
+from jsonargparse.typing import NonNegativeFloat
 from lightning_fabric.utilities.types import _PATH
-from pytorch_lightning.callbacks import ModelCheckpoint
+from pytorch_lightning.callbacks import Callback, ModelCheckpoint
 from pytorch_lightning.plugins.io import TorchCheckpointIO
+
+from offpcc_pl.errors import CheckpointError, CheckpointWriteFailed, Interrupted
+from offpcc_pl.monitor import find_replay, flush_loggers
+
+LAST = "last.ckpt"
+# What a checkpoint must share with the run that loads it (issue 12, item 9): the
+# algorithm, the env and every option that changes a network's shape.
+IDENTITY_KEYS = (
+    "env_id",
+    "hidden_sizes",
+    "summarizer",
+    "summarizer_layers",
+    "summarizer_hidden",
+    "share_summarizer",
+    "summarizer_inputs",
+)
+
+
+def _plain(value: Any) -> Any:
+    return [_plain(v) for v in value] if isinstance(value, tuple | list) else value
+
+
+def run_identity(algorithm: str, hparams: dict[str, Any]) -> dict[str, Any]:
+    """``{"algorithm": ..., "env_id": ..., ...}``: the keys two runs must agree on."""
+    identity = {"algorithm": algorithm}
+    identity.update({k: _plain(hparams[k]) for k in IDENTITY_KEYS if k in hparams})
+    return identity
+
+
+def saved_identity(checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """The identity a checkpoint was written with (derived for checkpoints that lack it)."""
+    if isinstance(checkpoint.get("run_identity"), dict):
+        return checkpoint["run_identity"]
+    hparams = dict(checkpoint.get("hyper_parameters") or {})
+    algorithm = str(hparams.get("_class_path", "unknown")).rsplit(".", 1)[-1]
+    return run_identity(algorithm, hparams)
+
+
+def check_same_run(checkpoint: dict[str, Any], identity: dict[str, Any], where: str) -> None:
+    """Refuse, in one line naming both sides, a checkpoint of another algorithm, env or size."""
+    saved = saved_identity(checkpoint)
+    diffs = [
+        f"{key} {saved.get(key)!r} there, {value!r} here"
+        for key, value in identity.items()
+        if key in saved and saved[key] != value
+    ]
+    if diffs:
+        raise CheckpointError(
+            f"{where}: the checkpoint is from another run ({'; '.join(diffs)}); start a new "
+            "run directory or resume with the checkpoint's own config"
+        )
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """Write to a temporary file in the target directory, then rename over the target."""
+    """Writes to a temporary file in the target directory, then renames it over the target;
+    loads plain data only (``weights_only=True``)."""
 
     def save_checkpoint(
         self, checkpoint: dict[str, Any], path: _PATH, storage_options: Any | None = None
@@ -26,11 +82,25 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         try:
             with os.fdopen(fd, "wb") as file:
                 torch.save(checkpoint, file)
+                file.flush()
+                os.fsync(file.fileno())  # on disk before the rename: survives a power loss
             os.replace(tmp, path)  # atomic on POSIX and Windows
-        except BaseException:
+        except OSError as err:  # disk full, quota, permissions: the previous file is intact
+            reason = err.strerror or str(err)
+            raise CheckpointWriteFailed(
+                f"could not write checkpoint '{path}' ({reason}); the previous one is intact - "
+                "free some space, then continue with --ckpt_path last"
+            ) from None
+        finally:
             if os.path.exists(tmp):
                 os.remove(tmp)
-            raise
+
+    def load_checkpoint(
+        self, path: _PATH, map_location: Any | None = None, weights_only: bool | None = None
+    ) -> dict[str, Any]:
+        from offpcc_pl.policy import read_checkpoint
+
+        return read_checkpoint(path)  # always weights_only: loading never runs code
 
 
 class EpochCheckpoint(ModelCheckpoint):
@@ -51,9 +121,109 @@ def run_checkpoints(root: str) -> list[ModelCheckpoint]:
 
     Two callbacks: since Lightning 2.6 ``save_last`` only follows a top-k save, so a
     monitored callback would leave ``last.ckpt`` behind whenever the return did not improve.
+    ``best.ckpt`` holds weights and hyperparameters only (no replay buffer, no optimizer):
+    it is for ``evaluate`` / ``export`` / ``validate``, not for resuming.
     """
     common = {"dirpath": root, "save_top_k": 1, "enable_version_counter": False}
     return [
         EpochCheckpoint(filename="last", monitor=None, **common),
-        EpochCheckpoint(filename="best", monitor="test/episode_return", mode="max", **common),
+        EpochCheckpoint(
+            filename="best",
+            monitor="test/episode_return",
+            mode="max",
+            save_weights_only=True,
+            **common,
+        ),
     ]
+
+
+class LastCheckpoint(Callback):
+    """Saves ``last.ckpt`` mid-epoch: on SIGINT / SIGTERM, then stops with exit code 128 +
+    signal (130 / 143), and every ``every_minutes`` of training, so that neither an
+    interruption nor a power loss costs an epoch (issue 12).
+
+    The signal only sets a flag; the save happens at the end of the current train batch
+    (one env step and its updates), where the state is consistent and resumes exactly. A
+    second signal interrupts at once (Lightning's KeyboardInterrupt handling, exit code 1).
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self, every_minutes: NonNegativeFloat = 10.0) -> None:
+        """Time-based and interrupt saves of ``last.ckpt``.
+
+        Args:
+            every_minutes: save ``last.ckpt`` after this many minutes of training since the
+                last save (0: only at epoch ends and on interruption).
+        """
+        self.every_minutes = every_minutes
+        self.requested: int | None = None  # the signal received, if any
+        self._previous: dict[int, Any] = {}
+        self._last_save = time.monotonic()
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested is not None:  # second signal: stop now
+            raise KeyboardInterrupt
+        self.requested = signum
+
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if stage != "fit":
+            return
+        self.requested = None
+        try:
+            self._previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
+        except ValueError:  # not the main thread (e.g. a Ray worker thread): no handlers
+            self._previous = {}
+
+    def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous = {}
+
+    def on_exception(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
+    ) -> None:
+        self.teardown(trainer, pl_module, "fit")
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._last_save = time.monotonic()
+
+    def path(self, trainer: pl.Trainer) -> str:
+        """``last.ckpt`` beside the epoch-end one (the ``last`` ModelCheckpoint's dir)."""
+        for callback in trainer.checkpoint_callbacks:
+            if isinstance(callback, ModelCheckpoint) and callback.filename == "last":
+                return os.path.join(callback.dirpath, LAST)
+        return os.path.join(trainer.default_root_dir, LAST)
+
+    def on_train_batch_end(
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
+        elapsed = time.monotonic() - self._last_save
+        due = self.every_minutes > 0 and elapsed >= 60 * self.every_minutes
+        if self.requested is not None or due:
+            trainer.save_checkpoint(self.path(trainer))
+            self._last_save = time.monotonic()
+        if self.requested is not None:
+            self._stop(trainer)
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        # The previous epoch's end was just saved. A signal that came during its evaluation
+        # is served at the end of this epoch's first batch.
+        self._last_save = time.monotonic()
+
+    def _stop(self, trainer: pl.Trainer) -> None:
+        flush_loggers(trainer)
+        name = signal.Signals(self.requested).name
+        try:
+            steps = f" at env step {find_replay(trainer).env_steps}"
+        except RuntimeError:
+            steps = ""
+        raise Interrupted(
+            self.requested,
+            f"{name}{steps}: saved {self.path(trainer)}; continue with --ckpt_path last",
+        )

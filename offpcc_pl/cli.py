@@ -11,7 +11,14 @@ import warnings
 from pathlib import Path
 
 from offpcc_pl.commands import lazy_command
-from offpcc_pl.errors import ALGORITHM_NAMES, ConfigError, TrainingDiverged, close_matches
+from offpcc_pl.errors import (
+    ALGORITHM_NAMES,
+    CheckpointWriteFailed,
+    ConfigError,
+    Interrupted,
+    TrainingDiverged,
+    close_matches,
+)
 
 
 def _one_line(message: str) -> str:
@@ -56,6 +63,18 @@ def _algorithm_hint(argv: list[str]) -> str | None:
     return None
 
 
+def _config_error(err: BaseException) -> ConfigError | None:
+    """The ConfigError behind ``err``: jsonargparse and Lightning wrap the ones raised while
+    the module or trainer is built (e.g. ``--model.burn_in 5`` without a window)."""
+    seen: set[int] = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, ConfigError):
+            return err
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return None
+
+
 def _quiet_known_warnings() -> None:
     """Silence warnings about choices made on purpose (they would drown the real ones)."""
     for pattern in (
@@ -85,13 +104,20 @@ def main(argv: list[str] | None = None) -> None:
         if hint:
             raise ConfigError(hint)
         OffpccCLI(args=argv)  # None: LightningCLI reads sys.argv itself
-    except ConfigError as err:
-        print(f"offpcc-pl: error: {err}", file=sys.stderr)
-        sys.exit(2)
+    except Interrupted as err:
+        print(f"offpcc-pl: interrupted by {err}", file=sys.stderr)
+        sys.exit(128 + err.signum)  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
     except TrainingDiverged as err:
         print(f"offpcc-pl: training diverged: {err}", file=sys.stderr)
         sys.exit(1)
+    except CheckpointWriteFailed as err:
+        print(f"offpcc-pl: error: {err}", file=sys.stderr)
+        sys.exit(1)
     except Exception as err:
+        config_error = _config_error(err)
+        if config_error is not None:
+            print(f"offpcc-pl: error: {_one_line(config_error)}", file=sys.stderr)
+            sys.exit(2)
         if err.__class__.__name__ in ("ArgumentError", "ParserError"):
             print(f"offpcc-pl: error: {_one_line(err)}", file=sys.stderr)
             sys.exit(2)

@@ -1,23 +1,27 @@
-"""ReplayDataset: an endless stream of batches sampled from the callback's replay buffer."""
+"""ReplayDataset: an endless stream of update batches sampled from the callback's buffer."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
-from torch.utils.data import IterableDataset
+import torch
+from torch.utils.data import DataLoader, IterableDataset
 
 from offpcc_pl.buffers import Batch, EpisodeBuffer, TransitionBuffer
 
 
 class ReplayDataset(IterableDataset):
-    """Yields ready-made :class:`Batch` objects; never ends by itself.
+    """Yields, per env step, the list of ``updates_per_step`` batches; never ends by itself.
 
     The epoch length comes from ``Trainer(limit_train_batches=...)`` (DESIGN.md "Counting").
-    Use with ``DataLoader(dataset, batch_size=None, num_workers=0)``: the buffer lives in
-    the main process and is filled by the callback between draws. The modules pull from the
-    iterator inside ``training_step`` (``dataloader_iter``), so a batch is drawn only after
-    the callback stored the newest transition, and never during warm-up.
+    Use with :class:`ResumableLoader`: the buffer lives in the main process and is filled by
+    the callback between draws. The modules pull from the iterator inside ``training_step``
+    (``dataloader_iter``), so a batch is drawn only after the callback stored the newest
+    transition, and never during warm-up. One item per env step, whatever
+    ``updates_per_step`` is: Lightning limits an epoch by items fetched, so fetching one per
+    update would end epochs early (issue 12).
     """
 
     def __init__(
@@ -27,13 +31,35 @@ class ReplayDataset(IterableDataset):
         rng: np.random.Generator,
         window: int | None = None,
         burn_in: int = 0,
+        updates_per_step: int = 1,
     ) -> None:
         self.buffer, self.batch_size, self.rng = buffer, batch_size, rng
         self.window, self.burn_in = window, burn_in
+        self.updates_per_step = updates_per_step
 
-    def __iter__(self) -> Iterator[Batch]:
+    def sample(self) -> Batch:
+        if isinstance(self.buffer, EpisodeBuffer):
+            return self.buffer.sample(self.batch_size, self.rng, self.window, self.burn_in)
+        return self.buffer.sample(self.batch_size, self.rng)
+
+    def __iter__(self) -> Iterator[list[Batch]]:
         while True:
-            if isinstance(self.buffer, EpisodeBuffer):
-                yield self.buffer.sample(self.batch_size, self.rng, self.window, self.burn_in)
-            else:
-                yield self.buffer.sample(self.batch_size, self.rng)
+            yield [self.sample() for _ in range(self.updates_per_step)]
+
+
+class ResumableLoader(DataLoader):
+    """``DataLoader(dataset, batch_size=None, num_workers=0)`` that Lightning may resume
+    mid-epoch: its only state (buffer and sampling RNG) is checkpointed by the callback.
+
+    Its own torch generator: making an iterator draws a seed, and a resumed run makes one
+    more than a straight run; from the global RNG that would shift acting noise (issue 12).
+    """
+
+    def __init__(self, dataset: IterableDataset | Sequence) -> None:
+        super().__init__(dataset, batch_size=None, num_workers=0, generator=torch.Generator())
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        pass

@@ -13,8 +13,24 @@ class ConfigError(ValueError):
     """A bad input (id, option, value, file) that the user can fix."""
 
 
+class CheckpointError(ConfigError):
+    """A checkpoint that can't be used here: corrupt, unexpected content, or another run's."""
+
+
 class TrainingDiverged(RuntimeError):
     """A loss became NaN/inf; the last good checkpoint is kept."""
+
+
+class CheckpointWriteFailed(RuntimeError):
+    """Writing a checkpoint failed (disk full, ...); the previous file is left intact."""
+
+
+class Interrupted(Exception):
+    """SIGINT / SIGTERM during fit: ``last.ckpt`` was saved, the process exits 128 + signum."""
+
+    def __init__(self, signum: int, message: str) -> None:
+        super().__init__(message)
+        self.signum = signum
 
 
 def close_matches(value: str, allowed: Iterable[str], n: int = 3) -> str:

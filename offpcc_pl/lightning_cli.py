@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -13,10 +14,18 @@ from pytorch_lightning.cli import LightningCLI
 from pytorch_lightning.loggers import CSVLogger, WandbLogger
 
 from offpcc_pl.algorithms import OffPolicyModule
-from offpcc_pl.checkpointing import AtomicCheckpointIO, run_checkpoints
+from offpcc_pl.checkpointing import (
+    LAST,
+    AtomicCheckpointIO,
+    LastCheckpoint,
+    check_same_run,
+    run_checkpoints,
+    run_identity,
+)
 from offpcc_pl.commands.fit_callbacks import fit_callbacks
 from offpcc_pl.envs.make import check_env_id
 from offpcc_pl.errors import ConfigError
+from offpcc_pl.loop import ReplayCallback
 from offpcc_pl.monitor import EnvStepProgressBar
 from offpcc_pl.policy import read_checkpoint
 
@@ -31,6 +40,17 @@ TRAINER_DEFAULTS = {
     "enable_model_summary": False,
     "log_every_n_steps": 1000,
 }
+
+
+class _DropAdvertisement(logging.Filter):
+    """Lightning 2.6 logs a LitLogger advertisement on every fit (issue 12, item 10)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "litlogger" not in record.getMessage().lower()
+
+
+for _name in ("pytorch_lightning.utilities.rank_zero", "lightning_fabric.utilities.rank_zero"):
+    logging.getLogger(_name).addFilter(_DropAdvertisement())
 
 
 def run_group(config: Namespace) -> str:
@@ -48,13 +68,39 @@ def _wandb_offline_unless_logged_in() -> None:
         os.environ["WANDB_MODE"] = "offline"
 
 
-def check_checkpoint(ckpt_path: str | None) -> None:
-    """A missing or unreadable checkpoint is a one-line error before anything is written."""
+def root_dir(config: Namespace, subcommand: str) -> str:
+    """The run directory: ``default_root_dir``, else ``checkpoints/<env>-<algo>/seed<k>``."""
+    root = config.trainer.default_root_dir
+    ckpt = config.get("ckpt_path")
+    if root is None and subcommand != "fit" and ckpt and Path(ckpt).is_file():
+        root = os.path.dirname(ckpt)  # evaluating a saved run: log beside it
+    if root is None:
+        root = os.path.join("checkpoints", run_group(config), f"seed{config.seed_everything}")
+    return str(root)
+
+
+def check_checkpoint(config: Namespace, subcommand: str) -> None:
+    """A missing, unreadable, unexpected or foreign checkpoint is a one-line error before
+    anything is written (issue 12: a TD3 checkpoint must not resume a SAC run)."""
+    ckpt_path = config.get("ckpt_path")
+    if ckpt_path in ("last",) and subcommand == "fit":
+        ckpt_path = os.path.join(root_dir(config, subcommand), LAST)
+        if not Path(ckpt_path).is_file():
+            return  # Lightning starts afresh (multifit relies on it)
     if ckpt_path is None or ckpt_path in CKPT_ALIASES:
         return
     if not Path(ckpt_path).is_file():
         raise ConfigError(f"checkpoint '{ckpt_path}' does not exist (or use --ckpt_path last)")
-    read_checkpoint(ckpt_path)
+    checkpoint = read_checkpoint(ckpt_path)
+    replay = next(
+        (v for k, v in (checkpoint.get("callbacks") or {}).items() if "ReplayCallback" in k), {}
+    )
+    ReplayCallback.check_state(replay)
+    model = config.get("model")
+    if isinstance(model, Namespace) and model.get("init_args") is not None:
+        algorithm = model.class_path.rsplit(".", 1)[-1]
+        identity = run_identity(algorithm, dict(model.init_args))
+        check_same_run(checkpoint, identity, f"checkpoint '{ckpt_path}'")
 
 
 class OffpccCLI(LightningCLI):
@@ -72,31 +118,33 @@ class OffpccCLI(LightningCLI):
             args=args,
         )
 
+    @staticmethod
+    def subcommands() -> dict[str, set[str]]:
+        """fit / validate / test: ``predict`` means nothing for an RL agent."""
+        return {k: v for k, v in LightningCLI.subcommands().items() if k != "predict"}
+
+    def add_arguments_to_parser(self, parser: Any) -> None:
+        # --last_checkpoint.every_minutes: time-based saves, and saves on SIGINT/SIGTERM
+        parser.add_lightning_class_args(LastCheckpoint, "last_checkpoint")
+
     def parse_arguments(self, parser: Any, args: Any) -> None:
         super().parse_arguments(parser, args)
-        config = self.config.get(self.config.get("subcommand") or "", self.config)
-        check_checkpoint(config.get("ckpt_path"))
+        subcommand = self.config.get("subcommand") or ""
+        config = self.config.get(subcommand, self.config)
         model = config.get("model")
         if isinstance(model, Namespace) and model.get("init_args") is not None:
             check_env_id(model.init_args.env_id)
+        check_checkpoint(config, subcommand)
 
     def _subcommand_config(self) -> Namespace:
         return self.config[self.subcommand]
 
-    def _root_dir(self) -> str:
-        config = self._subcommand_config()
-        root = config.trainer.default_root_dir
-        ckpt = config.get("ckpt_path")
-        if root is None and self.subcommand != "fit" and ckpt and Path(ckpt).is_file():
-            root = os.path.dirname(ckpt)  # evaluating a saved run: log beside it
-        if root is None:  # checkpoints/<env>-<algo>/seed<k>
-            root = os.path.join("checkpoints", run_group(config), f"seed{config.seed_everything}")
-        return str(root)
-
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
         config = self._subcommand_config()
-        root = self._root_dir()
+        root = root_dir(config, self.subcommand)
         callbacks = list(self._get(self.config_init, "trainer").get("callbacks") or [])
+        if not any(isinstance(c, ReplayCallback) for c in callbacks):
+            callbacks.insert(0, ReplayCallback())  # acts before anything reads its counters
         if not any(isinstance(c, ModelCheckpoint) for c in callbacks):
             callbacks += run_checkpoints(root)
         if config.trainer.enable_progress_bar is not False and not any(

@@ -19,7 +19,8 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import Callback
 
-from offpcc_pl.envs.make import TEST_SEED, restore, snapshot
+from offpcc_pl.envstate import env_state, load_env_state
+from offpcc_pl.errors import CheckpointError
 from offpcc_pl.monitor import flush_loggers, log_at_env_step
 
 if TYPE_CHECKING:
@@ -35,10 +36,11 @@ def _run_seed() -> int:
 
 
 def global_rng_state() -> dict:
-    """torch / numpy / python global RNG states as checkpoint-safe plain types."""
+    """torch (CPU and every CUDA device) / numpy / python global RNG states as plain data."""
     kind, keys, pos, has_gauss, gauss = np.random.get_state()
     return {
         "torch": torch.get_rng_state(),
+        "cuda": list(torch.cuda.get_rng_state_all()) if torch.cuda.is_available() else [],
         "numpy": {
             "kind": kind,
             "keys": torch.from_numpy(keys.astype(np.int64)),
@@ -50,8 +52,19 @@ def global_rng_state() -> dict:
     }
 
 
+def _to_device(hidden: Any, device: torch.device | str) -> Any:
+    """A recurrent hidden state (None, tensor or tuple of tensors) on ``device``."""
+    if isinstance(hidden, tuple | list):
+        return type(hidden)(_to_device(h, device) for h in hidden)
+    return hidden if hidden is None else hidden.to(device)
+
+
 def set_global_rng_state(state: dict) -> None:
     torch.set_rng_state(state["torch"])
+    cuda = state.get("cuda") or []
+    if cuda and torch.cuda.is_available():
+        # a run resumed on fewer devices restores the ones it has
+        torch.cuda.set_rng_state_all(cuda[: torch.cuda.device_count()])
     np_state = state["numpy"]
     np.random.set_state(
         (
@@ -84,6 +97,7 @@ class ReplayCallback(Callback):
         self.last_test_return = math.nan
         self.train_seconds = 0.0  # accumulated over resumes, for time/hours
         self._epoch_clock = (0.0, 0)  # (wall time, env steps) at epoch start
+        self._hidden_on_cpu = False
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -104,6 +118,9 @@ class ReplayCallback(Callback):
         self.env = self.eval_env = None
         flush_loggers(trainer)
 
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._epoch_clock = (time.perf_counter(), self.env_steps)  # resumed mid-epoch too
+
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._epoch_clock = (time.perf_counter(), self.env_steps)
 
@@ -111,6 +128,7 @@ class ReplayCallback(Callback):
         start, start_steps = self._epoch_clock
         seconds = time.perf_counter() - start
         self.train_seconds += seconds
+        self._epoch_clock = (time.perf_counter(), self.env_steps)  # counted: a later save adds 0
         speed = (self.env_steps - start_steps) / max(seconds, 1e-9)
         metrics = {"time/hours": self.train_seconds / 3600, "time/env_steps_per_s": speed}
         log_at_env_step(trainer, metrics, self.env_steps)
@@ -127,6 +145,8 @@ class ReplayCallback(Callback):
         """One env step with the acting policy (random during warm-up), stored in the buffer."""
         if self.obs is None:  # resumed without a copy of the env: a fresh, seeded episode
             self._start_episode(module, seed=int(self.rng.integers(2**31)))
+        elif self._hidden_on_cpu:  # resumed mid-episode: the checkpoint holds it on the CPU
+            self.hidden, self._hidden_on_cpu = _to_device(self.hidden, module.device), False
         act, self.hidden = module.act(self.obs, self.hidden, deterministic=False)
         if self.env_steps < module.hparams.update_after:
             act = self.rng.uniform(-1.0, 1.0, size=act.shape).astype(np.float32)
@@ -156,70 +176,77 @@ class ReplayCallback(Callback):
             metrics["train/success"] = float(info["is_success"])
         log_at_env_step(trainer, metrics, self.env_steps)
 
-    # -- evaluation --------------------------------------------------------------------------
-
-    def test_episode(self, module: OffPolicyModule, index: int) -> dict[str, float]:
-        """Play deterministic, seeded evaluation episode ``index`` with the live networks."""
-        env = self.eval_env
-        obs, _ = env.reset(seed=TEST_SEED + index)
-        hidden = None
-        total, length, info = 0.0, 0, {}
-        done = False
-        while not done:
-            act, hidden = module.act(obs, hidden, deterministic=True, frozen=False)
-            obs, rew, terminated, truncated, info = env.step(act)
-            total += float(rew)
-            length += 1
-            done = terminated or truncated
-        result = {"test/episode_return": total, "test/episode_length": float(length)}
-        if "is_success" in info:
-            result["test/success_rate"] = float(info["is_success"])
-        return result
-
     # -- checkpointing -----------------------------------------------------------------------
 
+    STATE_KEYS = frozenset(
+        {"buffer", "rng", "env_steps", "episodes", "train_seconds", "last_train_return"}
+        | {"env", "episode", "global_rng"}
+    )
+
     def state_dict(self) -> dict[str, Any]:
+        """Plain data only (tensors, numbers, strings, lists, dicts): checkpoints are loaded
+        with ``weights_only=True`` and never run code (issue 12)."""
         if self.buffer is None:  # validate/test: nothing to carry
             return {}
-        env_blob = snapshot(self.env)
+        saved_env = None if self.env is None else env_state(self.env)  # None: torn down
         return {
             "buffer": self.buffer.state_dict(),
             "rng": self.rng.bit_generator.state,
             "env_steps": self.env_steps,
             "episodes": self.episodes,
-            "train_seconds": self.train_seconds,
+            "train_seconds": self.train_seconds + time.perf_counter() - self._epoch_clock[0],
             "last_train_return": self.last_train_return,
-            "env": env_blob,
+            "env": saved_env,
             # the episode in progress, meaningful only when the env itself was saved
             "episode": None
-            if env_blob is None
+            if saved_env is None
             else {
                 "obs": torch.from_numpy(np.asarray(self.obs, dtype=np.float32).copy()),
-                "hidden": self.hidden,
+                "hidden": _to_device(self.hidden, "cpu"),
                 "return": self.episode_return,
                 "length": self.episode_length,
             },
             "global_rng": global_rng_state(),
         }
 
+    @classmethod
+    def check_state(cls, state_dict: Any) -> None:
+        """A :class:`CheckpointError` unless ``state_dict`` looks like what we write."""
+        if not isinstance(state_dict, dict) or (state_dict and set(state_dict) != cls.STATE_KEYS):
+            found = sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict)
+            raise CheckpointError(
+                f"the checkpoint's replay state is not what offpcc-pl writes (keys {found})"
+            )
+
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.check_state(state_dict)
         if not state_dict or self.buffer is None:
             return
+        try:
+            self._load(state_dict)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:
+            raise CheckpointError(
+                f"the checkpoint's replay state does not fit this run "
+                f"({err.__class__.__name__}: {str(err).splitlines()[0] if str(err) else ''})"
+            ) from None
+
+    def _load(self, state_dict: dict[str, Any]) -> None:
         self.buffer.load_state_dict(state_dict["buffer"])
         self.rng.bit_generator.state = state_dict["rng"]
         self.env_steps, self.episodes = state_dict["env_steps"], state_dict["episodes"]
         self.train_seconds = state_dict["train_seconds"]
         self.last_train_return = state_dict["last_train_return"]
         if state_dict["env"] is not None:
-            self.env.close()
-            self.env = restore(state_dict["env"])
+            load_env_state(self.env, state_dict["env"])
             episode = state_dict["episode"]
             self.obs = episode["obs"].numpy()
-            self.hidden = episode["hidden"]
+            self.hidden, self._hidden_on_cpu = episode["hidden"], True
             self.episode_return, self.episode_length = episode["return"], episode["length"]
         else:
-            # pybullet / MuJoCo state can't be copied: drop the episode in progress; step()
-            # starts a fresh one seeded from the restored sampling RNG (README "Resume").
+            # pybullet / dm_control state isn't saved: drop the episode in progress, from the
+            # buffer too (never splice it with the next one); step() starts a fresh one
+            # seeded from the restored sampling RNG (README "Resume").
+            self.buffer.drop_partial_episode()
             self.obs = None
         # Restored here rather than in on_train_start: building the train iterator in between
         # draws from torch's RNG (DESIGN.md "Checkpoints").

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import RichProgressBar
 
 if TYPE_CHECKING:
-    from offpcc_pl.loop import ReplayCallback
+    import gymnasium
+    import numpy as np
+
+    from offpcc_pl.buffers import EpisodeBuffer, TransitionBuffer
 
 ENV_STEP_KEY = "time/env_steps"
 
@@ -27,13 +30,35 @@ def flush_loggers(trainer: pl.Trainer) -> None:
         logger.save()
 
 
-def find_replay(trainer: pl.Trainer) -> ReplayCallback:
-    from offpcc_pl.loop import ReplayCallback
+@runtime_checkable
+class ReplaySource(Protocol):
+    """What the module and the monitors read of the replay callback (:mod:`offpcc_pl.loop`).
 
+    Imports run one way: the callback knows the module's interface, the module knows only
+    this protocol and finds the callback among the trainer's.
+    """
+
+    buffer: TransitionBuffer | EpisodeBuffer | None
+    rng: np.random.Generator
+    eval_env: gymnasium.Env | None
+    env_steps: int
+    last_train_return: float
+    last_test_return: float
+
+
+def find_replay(trainer: pl.Trainer) -> ReplaySource:
     for callback in trainer.callbacks:
-        if isinstance(callback, ReplayCallback):
+        if isinstance(callback, ReplaySource):
             return callback
-    raise RuntimeError("no ReplayCallback attached; the module's configure_callbacks adds it")
+    raise RuntimeError(
+        "no replay callback: pass callbacks=[offpcc_pl.loop.ReplayCallback()] to the Trainer "
+        "(the offpcc-pl CLI adds it)"
+    )
+
+
+def steps_in_epoch(trainer: pl.Trainer) -> int:
+    """Train batches run in this epoch, which are env steps (one env step per batch)."""
+    return trainer.fit_loop.epoch_loop.batch_progress.current.ready
 
 
 def _fmt(value: float) -> str:
@@ -41,10 +66,22 @@ def _fmt(value: float) -> str:
 
 
 class EnvStepProgressBar(RichProgressBar):
-    """Rich bar showing env steps and the last train and test episode returns."""
+    """Rich bar counting env steps (warm-up included) with the last train and test returns."""
 
     def __init__(self, refresh_rate: int = 25) -> None:
         super().__init__(refresh_rate=refresh_rate, leave=True)
+
+    def on_train_batch_end(
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
+        # Lightning passes the index of fetched batches, which stands still in warm-up and
+        # moves updates_per_step times per step: count env steps instead (issue 12).
+        super().on_train_batch_end(trainer, pl_module, outputs, batch, steps_in_epoch(trainer) - 1)
 
     def get_metrics(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict:
         metrics = super().get_metrics(trainer, pl_module)

@@ -3,7 +3,8 @@
 An export is a directory (``<run dir>/policy/`` by default) with
 
 - ``actor.pth``: ``state_dict`` of the actor head (:class:`~offpcc_pl.nets.GaussianActor` or
-  :class:`~offpcc_pl.nets.DeterministicActor`),
+  :class:`~offpcc_pl.nets.DeterministicActor`), and for image observations the weights of
+  the :class:`~offpcc_pl.encoders.ConvEncoder` in front of it (keys ``image_encoder.*``),
 - ``actor_summarizer.pth``: ``state_dict`` of the actor's :class:`~offpcc_pl.nets.Summarizer`
   (recurrent agents only),
 - ``policy.yaml``: what is needed to rebuild them (algorithm, env id, dims, sizes).
@@ -17,6 +18,7 @@ checkpoint (rebuilt from ``hyper_parameters`` + ``state_dict``), and needs only 
 from __future__ import annotations
 
 import os
+import pickle
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,12 +29,14 @@ import torch
 import yaml
 from torch import Tensor, nn
 
-from offpcc_pl.errors import ConfigError
+from offpcc_pl.encoders import ConvEncoder
+from offpcc_pl.errors import CheckpointError, ConfigError
 from offpcc_pl.nets import DeterministicActor, GaussianActor, Hidden, Summarizer
 
 POLICY_DIR = "policy"
 POLICY_FILE = "policy.yaml"
 ACTOR_FILE = "actor.pth"
+IMAGE_PREFIX = "image_encoder."  # the conv encoder's keys in the module and in actor.pth
 SUMMARIZER_FILE = "actor_summarizer.pth"
 FORMAT_VERSION = 1
 
@@ -63,6 +67,8 @@ class PolicySpec:
     env_steps: int | None = None  # training env steps behind these weights, when known
     history: str = "obs"  # make_env(history=...): the observation carries the last act/rew
     extra: dict[str, Any] = field(default_factory=dict)  # informational (share_summarizer, …)
+    # images (C, H, W) go through a conv encoder first; obs_dim is then its feature size
+    image_shape: list[int] | None = None
 
     def to_yaml(self) -> str:
         data = {"format": FORMAT_VERSION, **asdict(self)}
@@ -99,6 +105,7 @@ class Policy:
         actor: nn.Module,
         summarizer: Summarizer | None = None,
         deterministic: bool = True,
+        image_encoder: ConvEncoder | None = None,
     ) -> None:
         """Wrap rebuilt networks.
 
@@ -107,8 +114,10 @@ class Policy:
             actor: actor head, mapping features to actions.
             summarizer: recurrent encoder of the observation history (None: feed-forward).
             deterministic: act with the mean action (evaluation); False samples like training.
+            image_encoder: conv encoder of image observations (None: vector observations).
         """
         self.spec = spec
+        self.image_encoder = None if image_encoder is None else image_encoder.eval()
         self.actor = actor.eval().requires_grad_(False)
         self.summarizer = None if summarizer is None else summarizer.eval().requires_grad_(False)
         self.deterministic = deterministic
@@ -122,6 +131,11 @@ class Policy:
     def recurrent(self) -> bool:
         return self.summarizer is not None
 
+    @property
+    def obs_shape(self) -> tuple[int, ...]:
+        """Shape of the observations it acts on: ``(O,)``, or images ``(C, H, W)``."""
+        return tuple(self.spec.image_shape or [self.spec.obs_dim])
+
     def reset(self) -> None:
         """Forget the observation history (call at every episode start)."""
         self.hidden = None
@@ -129,7 +143,9 @@ class Policy:
     @torch.no_grad()
     def __call__(self, obs: np.ndarray) -> np.ndarray:
         """One action ``(A,)`` float32 in [-1, 1] for one observation ``(O,)``."""
-        obs_t = torch.as_tensor(np.asarray(obs), dtype=torch.float32).view(1, 1, -1)  # (1, 1, O)
+        obs_t = torch.as_tensor(np.asarray(obs), dtype=torch.float32).view(1, 1, *self.obs_shape)
+        if self.image_encoder is not None:
+            obs_t = self.image_encoder(obs_t)  # (1, 1, O) features of the image
         if self.summarizer is not None:
             feat, self.hidden = self.summarizer(obs_t, self.hidden)  # (1, 1, H)
         else:
@@ -218,6 +234,10 @@ def describe(
         history=str(hparams.get("summarizer_inputs", "obs")),
         extra=extra,
     )
+    image_state = _sub_state(state_dict, IMAGE_PREFIX)
+    if image_state:  # issue 11: the conv encoder travels with the actor
+        spec.image_shape = [int(n) for n in image_state["image_shape"].tolist()]
+        actor_state = {**actor_state, **{IMAGE_PREFIX + k: v for k, v in image_state.items()}}
     return spec, actor_state, (encoder_state or None)
 
 
@@ -228,6 +248,9 @@ def build_policy(
     deterministic: bool = True,
 ) -> Policy:
     """Rebuild the networks of ``spec`` and load their weights."""
+    image_state = _sub_state(actor_state, IMAGE_PREFIX)
+    actor_state = {k: v for k, v in actor_state.items() if not k.startswith(IMAGE_PREFIX)}
+    image_encoder = ConvEncoder.from_state_dict(image_state) if image_state else None
     m = spec.summarizer
     feat_dim = spec.obs_dim if m is None else m.hidden_size
     actor_cls = GaussianActor if spec.actor == "gaussian" else DeterministicActor
@@ -239,7 +262,7 @@ def build_policy(
             raise ValueError("a recurrent policy needs its summarizer weights")
         summarizer = Summarizer(spec.obs_dim, m.kind, m.hidden_size, m.layers)
         summarizer.load_state_dict(summarizer_state)
-    return Policy(spec, actor, summarizer, deterministic)
+    return Policy(spec, actor, summarizer, deterministic, image_encoder)
 
 
 # -- export ------------------------------------------------------------------------------------
@@ -291,15 +314,26 @@ def export_module(
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """A Lightning checkpoint of ours (weights-only load), or a one-line ConfigError."""
+    """A Lightning checkpoint of ours, or a one-line :class:`CheckpointError`.
+
+    Always ``weights_only=True``: a checkpoint holds tensors and plain Python values only,
+    so loading one (from anyone) never runs code (issue 12).
+    """
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # noqa: BLE001 - any load failure means an unusable file
-        raise ConfigError(
+    except pickle.UnpicklingError as err:
+        found = [line for line in str(err).splitlines() if "Unsupported" in line]
+        what = found[0].split("Unsupported", 1)[1].split(" was not")[0] if found else ""
+        raise CheckpointError(
+            f"checkpoint '{path}' holds more than tensors and plain data, refused "
+            f"({'unsupported' + what if what else 'not loadable with weights_only=True'})"
+        ) from None
+    except Exception as err:  # noqa: BLE001 - any other load failure means an unusable file
+        raise CheckpointError(
             f"checkpoint '{path}' is corrupt or unreadable ({err.__class__.__name__})"
         ) from None
-    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
-        raise ConfigError(f"checkpoint '{path}' is not a Lightning checkpoint of offpcc-pl")
+    if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("state_dict"), dict):
+        raise CheckpointError(f"checkpoint '{path}' is not a Lightning checkpoint of offpcc-pl")
     return checkpoint
 
 

@@ -9,17 +9,19 @@ from offpcc_pl.algorithms import RSAC, SAC
 from offpcc_pl.loop import ReplayCallback
 
 
-def quiet_trainer(steps: int) -> pl.Trainer:
+def quiet_trainer(steps: int, **options: object) -> pl.Trainer:
+    quiet = {
+        "max_epochs": 1,
+        "logger": False,
+        "enable_checkpointing": False,
+        "enable_progress_bar": False,
+        "enable_model_summary": False,
+        "num_sanity_val_steps": 0,
+        "limit_val_batches": 0,
+        "inference_mode": False,
+    }
     return pl.Trainer(
-        max_epochs=1,
-        limit_train_batches=steps,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        limit_val_batches=0,
-        inference_mode=False,
+        callbacks=[ReplayCallback()], limit_train_batches=steps, **{**quiet, **options}
     )
 
 

@@ -2,8 +2,10 @@
 
 One update serves all six algorithms. Observations pass through *encoders* before the MLP
 heads: the identity for DDPG/TD3/SAC (a transition batch is a T=1 sequence), recurrent
-summarizers for RDPG/RTD3/RSAC. The subclasses only say how the next-state value and the
-policy loss are computed (:meth:`target_value`, :meth:`actor_loss`) and how to explore.
+summarizers for RDPG/RTD3/RSAC. Image observations first go through the seed's conv encoder
+(:mod:`offpcc_pl.encoders`, issue 11), whose features the encoders then read. The subclasses
+only say how the next-state value and the policy loss are computed (:meth:`target_value`,
+:meth:`actor_loss`) and how to explore.
 """
 
 from __future__ import annotations
@@ -18,18 +20,26 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 from jsonargparse.typing import ClosedUnitInterval, NonNegativeInt, PositiveFloat, PositiveInt
-from pytorch_lightning.callbacks import Callback
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
 from offpcc_pl.algorithms.losses import critic_loss, polyak_update, td_target
 from offpcc_pl.buffers import Batch, EpisodeBuffer, TransitionBuffer
-from offpcc_pl.data import ReplayDataset
-from offpcc_pl.envs.make import HistoryInputs, make_env
+from offpcc_pl.checkpointing import check_same_run, run_identity
+from offpcc_pl.data import ReplayDataset, ResumableLoader
+from offpcc_pl.encoders import ConvEncoder, random_shift
+from offpcc_pl.envs.make import TEST_SEED, HistoryInputs, make_env
+from offpcc_pl.envs.wrappers import is_image_space
 from offpcc_pl.errors import ConfigError, TrainingDiverged
-from offpcc_pl.loop import ReplayCallback
-from offpcc_pl.monitor import find_replay, log_at_env_step
+from offpcc_pl.monitor import ReplaySource, find_replay, log_at_env_step
 from offpcc_pl.nets import Critic, Hidden, Summarizer, SummarizerKind
+from offpcc_pl.replay_memory import (
+    available_memory,
+    check_replay_fits,
+    default_capacity,
+    item_bytes,
+)
+from offpcc_pl.rollout import play_episode
 
 
 class PassThrough(nn.Module):
@@ -56,11 +66,34 @@ class Memory:
     inputs: HistoryInputs = "obs"
 
 
+class LivePolicy:
+    """The module's current networks as a deterministic :class:`offpcc_pl.rollout.Actor`."""
+
+    def __init__(self, module: OffPolicyModule) -> None:
+        self.module, self.hidden = module, None
+
+    def reset(self) -> None:
+        self.hidden = None
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        act, self.hidden = self.module.act(obs, self.hidden, deterministic=True, frozen=False)
+        return act
+
+
 class OffPolicyModule(pl.LightningModule):
-    """Shared base of DDPG, TD3, SAC, RDPG, RTD3 and RSAC (manual optimization)."""
+    """Shared base of DDPG, TD3, SAC, RDPG, RTD3 and RSAC (manual optimization).
+
+    Fit needs :class:`offpcc_pl.loop.ReplayCallback` among the trainer's callbacks (the CLI
+    adds it): it acts in the env and holds the buffer. The module reaches it only through
+    :class:`offpcc_pl.monitor.ReplaySource`, so imports run one way (callback -> module).
+    """
 
     twin_critics: bool = True
     target_actor: bool = True  # DDPG/TD3 keep a target policy; SAC uses the online one
+    # Divergence guard (issue 12): losses are summed on the device and checked for NaN/inf
+    # every this many updates, at the epoch end and before every checkpoint save, so there
+    # is no host sync per update and no save ever holds diverged weights.
+    divergence_check_every: int = 500
 
     def __init__(
         self,
@@ -72,10 +105,12 @@ class OffPolicyModule(pl.LightningModule):
         lr: PositiveFloat = 3e-4,
         batch_size: PositiveInt = 100,
         hidden_sizes: tuple[PositiveInt, ...] = (256, 256),
-        capacity: PositiveInt = 1_000_000,
+        capacity: PositiveInt | None = None,
         update_after: NonNegativeInt = 1000,
         updates_per_step: PositiveInt = 1,
         eval_episodes: PositiveInt = 10,
+        image_embedding: PositiveInt = 50,
+        image_shift: NonNegativeInt = 4,
     ) -> None:
         """Common options.
 
@@ -86,17 +121,27 @@ class OffPolicyModule(pl.LightningModule):
             lr: Adam learning rate of every optimizer.
             batch_size: transitions per batch (recurrent: episodes or windows).
             hidden_sizes: hidden layer widths of the actor and critic MLPs.
-            capacity: replay capacity in transitions (recurrent: in episodes).
+            capacity: replay capacity in transitions (recurrent: in episodes); None: 1M, or
+                100k for image observations (the seed's; 4.2 GB as uint8 at 3x84x84).
             update_after: env steps of uniform random actions before the first update.
             updates_per_step: gradient updates per env step.
             eval_episodes: deterministic test episodes at each epoch end.
+            image_embedding: feature size of the conv encoder (image observations only).
+            image_shift: DrQ random-shift augmentation of replayed images, the largest shift
+                in pixels (the seed and DrQ: 4); 0 turns it off. Image observations only.
         """
         super().__init__()
         self.save_hyperparameters(ignore=["_memory"])
         self.automatic_optimization = False
         self.memory = _memory
         env = self.make_env()
-        self.obs_dim = int(env.observation_space.shape[0])
+        self.obs_shape = tuple(int(n) for n in env.observation_space.shape)  # (O,) or (C, H, W)
+        self.images = is_image_space(env.observation_space)
+        # the image encoder (identity for vectors) feeds the encoders obs_dim features
+        self.image_encoder = (
+            ConvEncoder(self.obs_shape, image_embedding) if self.images else nn.Identity()
+        )
+        self.obs_dim = image_embedding if self.images else self.obs_shape[0]
         self.act_dim = int(env.action_space.shape[0])
         self.max_episode_steps = env.spec.max_episode_steps if env.spec else None
         env.close()
@@ -105,6 +150,7 @@ class OffPolicyModule(pl.LightningModule):
         self.n_updates = 0  # drives policy delay; checkpointed (never use global_step)
         self._sums: dict[str, Tensor] = {}
         self._n_summed = 0
+        self._checked_at = 0  # n_updates at the last divergence check that passed
         self._test_results: list[dict[str, float]] = []
 
     def make_env(self, render_mode: str | None = None) -> gymnasium.Env:
@@ -149,6 +195,7 @@ class OffPolicyModule(pl.LightningModule):
             Critic(feat_dim, self.act_dim, hidden_sizes) for _ in range(n_critics)
         )
         self.critic_targets = self._frozen_copy(self.critics)
+        self.image_encoder_target = self._frozen_copy(self.image_encoder)
         self.critic_encoder_targets = self._frozen_copy(self.critic_encoders)
         if self.target_actor:
             self.actor_target = self._frozen_copy(self.actor)
@@ -160,9 +207,8 @@ class OffPolicyModule(pl.LightningModule):
         if self.memory is not None:
             # The acting policy is frozen for the length of an episode (the seed's behaviour):
             # a copy synced at episode boundaries, checkpointed with the module.
-            self.acting = self._frozen_copy(
-                nn.ModuleDict({"encoder": self.actor_encoder, "actor": self.actor})
-            )
+            acting = {"image": self.image_encoder, "encoder": self.actor_encoder}
+            self.acting = self._frozen_copy(nn.ModuleDict({**acting, "actor": self.actor}))
 
     @staticmethod
     def _frozen_copy(module: nn.Module) -> nn.Module:
@@ -177,8 +223,8 @@ class OffPolicyModule(pl.LightningModule):
     def _polyak_pairs(self) -> tuple[list[Tensor], list[Tensor]]:
         """(online, target) parameter lists, aligned, for the soft target update."""
         online, target = (
-            [self.critics, self.critic_encoders],
-            [self.critic_targets, self.critic_encoder_targets],
+            [self.critics, self.critic_encoders, self.image_encoder],
+            [self.critic_targets, self.critic_encoder_targets, self.image_encoder_target],
         )
         if self.target_actor:
             online.append(self.actor)
@@ -190,7 +236,8 @@ class OffPolicyModule(pl.LightningModule):
 
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
         lr = self.hparams.lr
-        critic_params = self._unique_params(self.critics, self.critic_encoders)
+        # the image encoder learns from the critic loss only (the seed, SAC-AE, DrQ)
+        critic_params = self._unique_params(self.critics, self.critic_encoders, self.image_encoder)
         shared = {id(p) for p in critic_params}
         actor_params = [
             p for p in self._unique_params(self.actor, self.actor_encoder) if id(p) not in shared
@@ -206,35 +253,50 @@ class OffPolicyModule(pl.LightningModule):
 
     # -- data --------------------------------------------------------------------------------
 
+    @property
+    def replay_capacity(self) -> int:
+        """``capacity``, or the default for this kind of observation and buffer."""
+        episode_len = None if self.memory is None else self.max_episode_steps
+        return self.hparams.capacity or default_capacity(self.images, episode_len)
+
     def make_buffer(self) -> TransitionBuffer | EpisodeBuffer:
+        """The replay buffer, refused in one line if it would not fit in memory."""
+        episode_len = None if self.memory is None else self.max_episode_steps
+        dtype = np.uint8 if self.images else np.float32  # frames become float on the device
+        per_item = item_bytes(self.obs_shape, dtype, self.act_dim, episode_len)
+        unit = "transitions" if episode_len is None else "episodes"
+        check_replay_fits(self.replay_capacity, per_item, unit, available_memory())
         if self.memory is None:
-            return TransitionBuffer(self.obs_dim, self.act_dim, self.hparams.capacity)
+            return TransitionBuffer(self.obs_shape, self.act_dim, self.replay_capacity, dtype)
         return EpisodeBuffer(
-            self.obs_dim, self.act_dim, self.hparams.capacity, self.max_episode_steps
+            self.obs_shape, self.act_dim, self.replay_capacity, self.max_episode_steps, dtype
         )
 
-    def configure_callbacks(self) -> list[Callback]:
-        return [ReplayCallback()]
-
     @property
-    def replay(self) -> ReplayCallback:
+    def replay(self) -> ReplaySource:
         return find_replay(self.trainer)
 
     def train_dataloader(self) -> DataLoader:
         m = self.memory or Memory()
         dataset = ReplayDataset(
-            self.replay.buffer, self.hparams.batch_size, self.replay.rng, m.window, m.burn_in
+            self.replay.buffer,
+            self.hparams.batch_size,
+            self.replay.rng,
+            m.window,
+            m.burn_in,
+            self.hparams.updates_per_step,
         )
-        return DataLoader(dataset, batch_size=None, num_workers=0)
+        return ResumableLoader(dataset)
 
     def val_dataloader(self) -> DataLoader:
-        return DataLoader(range(self.hparams.eval_episodes), batch_size=None)
+        return ResumableLoader(range(self.hparams.eval_episodes))  # episode indices
 
     # -- acting ------------------------------------------------------------------------------
 
     def start_episode(self) -> Hidden:
         """Sync the frozen acting copy (recurrent) and return the initial hidden state."""
         if self.memory is not None:
+            self.acting["image"].load_state_dict(self.image_encoder.state_dict())
             self.acting["encoder"].load_state_dict(self.actor_encoder.state_dict())
             self.acting["actor"].load_state_dict(self.actor.state_dict())
         return None
@@ -245,11 +307,11 @@ class OffPolicyModule(pl.LightningModule):
     ) -> tuple[np.ndarray, Hidden]:
         """One action in [-1, 1] for one observation; ``frozen`` uses the episode's copy."""
         if frozen and self.memory is not None:
-            encoder, actor = self.acting["encoder"], self.acting["actor"]
+            image, encoder, actor = (self.acting[k] for k in ("image", "encoder", "actor"))
         else:
-            encoder, actor = self.actor_encoder, self.actor
-        obs_t = torch.as_tensor(obs, dtype=torch.float32, device=self.device).view(1, 1, -1)
-        feat, hidden = encoder(obs_t, hidden)  # (1, 1, F)
+            image, encoder, actor = self.image_encoder, self.actor_encoder, self.actor
+        obs_t = torch.as_tensor(obs, dtype=torch.float32, device=self.device)
+        feat, hidden = encoder(image(obs_t.view(1, 1, *self.obs_shape)), hidden)  # (1, 1, F)
         act = self.policy(actor, feat, deterministic)  # (1, 1, A)
         return act.view(-1).cpu().numpy(), hidden
 
@@ -282,14 +344,16 @@ class OffPolicyModule(pl.LightningModule):
     def policy_delay(self) -> int:
         return 1
 
-    def training_step(self, dataloader_iter: Iterator[tuple[Batch, int, int]]) -> None:
+    def training_step(self, dataloader_iter: Iterator[tuple[list[Batch], int, int]]) -> None:
         replay = self.replay
         # the seed updates after steps t >= update_after (0-based), i.e. from step update_after+1
         if replay.env_steps <= self.hparams.update_after or not replay.buffer.can_sample():
             return  # warm-up: the step counts, no update and no batch drawn
-        for _ in range(self.hparams.updates_per_step):
-            batch, _, _ = next(dataloader_iter)
+        batches, _, _ = next(dataloader_iter)  # one item per env step: updates_per_step batches
+        for batch in batches:
             self.update(batch.to(self.device))
+        if self.n_updates - self._checked_at >= self.divergence_check_every:
+            self.check_divergence()
 
     def _encode(self, encoders: nn.ModuleList, obs: Tensor) -> list[Tensor]:
         """Run each distinct encoder once over ``(B, T+1, O)``; shared ones give one result."""
@@ -299,16 +363,32 @@ class OffPolicyModule(pl.LightningModule):
                 cache[id(encoder)] = encoder(obs)[0]  # (B, T+1, F)
         return [cache[id(encoder)] for encoder in encoders]
 
+    def _embed_images(self, obs: Tensor) -> tuple[Tensor, Tensor]:
+        """Image batches (issue 11): DrQ-shifted uint8 frames ``(B, T+1, C, H, W)`` through
+        the conv encoder (with grad) and its target copy, each ``(B, T+1, F)``; the seed
+        encodes next observations with the target encoder. Vectors pass through unchanged."""
+        if not self.images:
+            return obs, obs
+        per_sequence = self.memory is not None  # one shift per sequence: motion stays true
+        frames = random_shift(obs, self.hparams.image_shift, per_sequence)
+        with torch.no_grad():
+            target_obs = self.image_encoder_target(frames)  # (B, T+1, F)
+        return self.image_encoder(frames), target_obs
+
     def update(self, batch: Batch) -> None:
         """One gradient update: critic, then (delayed) actor and extras, then targets."""
         critic_opt, actor_opt = self.optimizers()[:2]
-        obs, mask = batch.obs, batch.mask
+        mask = batch.mask
+        obs, target_obs = self._embed_images(batch.obs)  # (B, T+1, O) each
         critic_feats = self._encode(self.critic_encoders, obs)  # [(B, T+1, F)] with grad
         share_all = self.actor_encoder is self.critic_encoders[0]
-        actor_feats = critic_feats[0].detach() if share_all else self.actor_encoder(obs)[0]
+        # the actor reads image features detached: only the critic loss trains the encoder
+        actor_feats = critic_feats[0].detach() if share_all else self.actor_encoder(obs.detach())[0]
         with torch.no_grad():
-            target_feats = self._encode(self.critic_encoder_targets, obs)
-            actor_target_feats = self.actor_encoder_target(obs)[0] if self.target_actor else None
+            target_feats = self._encode(self.critic_encoder_targets, target_obs)
+            actor_target_feats = (
+                self.actor_encoder_target(target_obs)[0] if self.target_actor else None
+            )
             next_value = self.target_value(
                 actor_feats.detach()[:, 1:],
                 [f[:, 1:] for f in target_feats],
@@ -317,7 +397,6 @@ class OffPolicyModule(pl.LightningModule):
             target = td_target(batch.rew, batch.done, next_value, self.hparams.gamma)
         qs = [critic(f[:, :-1], batch.act) for critic, f in zip(self.critics, critic_feats)]
         loss, metrics = critic_loss(qs, target, mask)
-        self._check_finite(loss, "critic")
         critic_opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         critic_opt.step()
@@ -340,12 +419,20 @@ class OffPolicyModule(pl.LightningModule):
         for param in self._critic_head_params:
             param.requires_grad_(enabled)
 
-    def _check_finite(self, loss: Tensor, name: str) -> None:
-        if not torch.isfinite(loss):
-            raise TrainingDiverged(
-                f"{name} loss is {loss.item()} after {self.n_updates} updates; "
-                "the last good checkpoint is kept - try a lower --model.lr"
-            )
+    def check_divergence(self) -> None:
+        """Raise :class:`TrainingDiverged` naming the losses that became NaN/inf since the
+        last check (one host sync for all of them)."""
+        keys = [k for k in self._sums if k.startswith("loss/") or k == "alpha"]
+        if keys and self.n_updates > self._checked_at:
+            finite = torch.isfinite(torch.stack([self._sums[k] for k in keys])).tolist()
+            bad = [k.removeprefix("loss/") for k, ok in zip(keys, finite) if not ok]
+            if bad:
+                raise TrainingDiverged(
+                    f"{' and '.join(bad)} {'loss' if len(bad) == 1 else 'losses'} became "
+                    f"NaN/inf between updates {self._checked_at} and {self.n_updates}; the "
+                    "last good checkpoint is kept - try a lower --model.lr"
+                )
+        self._checked_at = self.n_updates
 
     # -- logging -----------------------------------------------------------------------------
 
@@ -357,12 +444,18 @@ class OffPolicyModule(pl.LightningModule):
     def on_train_epoch_end(self) -> None:
         if not self._n_summed:
             return
+        self.check_divergence()
         means = {k: float(v) / self._n_summed for k, v in self._sums.items()}
         log_at_env_step(self.trainer, means, self.replay.env_steps)
         self._sums, self._n_summed = {}, 0
 
+    def on_validation_start(self) -> None:
+        if self.trainer.state.fn == "fit":
+            self.check_divergence()  # never evaluate (or then save) diverged weights
+
     def validation_step(self, episode_index: Tensor) -> None:
-        result = self.replay.test_episode(self, int(episode_index))
+        seed = TEST_SEED + int(episode_index)
+        result = play_episode(LivePolicy(self), self.replay.eval_env, seed).test_metrics()
         self._test_results.append(result)
         fitting = self.trainer.state.fn == "fit"  # fit logs the means against env steps
         for key, value in result.items():
@@ -379,8 +472,23 @@ class OffPolicyModule(pl.LightningModule):
 
     # -- checkpoint --------------------------------------------------------------------------
 
+    def identity(self) -> dict[str, Any]:
+        """What a checkpoint must share with this module to be loaded into it."""
+        return run_identity(type(self).__name__, dict(self.hparams))
+
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.check_divergence()  # a diverged state is never written: the last good one stays
         checkpoint["n_updates"] = self.n_updates
+        checkpoint["run_identity"] = self.identity()  # a resume refuses another run's file
+        # running loss sums, so that an epoch resumed mid-way logs the same means
+        checkpoint["loss_sums"] = {
+            "sums": {k: v.detach().cpu() for k, v in self._sums.items()},
+            "count": self._n_summed,
+        }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        self.n_updates = checkpoint.get("n_updates", 0)
+        check_same_run(checkpoint, self.identity(), "this module")
+        self.n_updates = self._checked_at = checkpoint.get("n_updates", 0)
+        sums = checkpoint.get("loss_sums") or {"sums": {}, "count": 0}
+        self._sums = {k: v.to(self.device) for k, v in sums["sums"].items()}
+        self._n_summed = sums["count"]

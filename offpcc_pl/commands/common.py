@@ -1,17 +1,21 @@
-"""What the policy commands share: argument parsing, one-line errors, playing episodes."""
+"""What the policy commands share: argument parsing, one-line errors, loading the policy.
+
+``play_episode`` / ``EpisodeResult`` come from :mod:`offpcc_pl.rollout` (the one episode
+loop, shared with the validation loop).
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 import numpy as np
 
 from offpcc_pl.errors import ConfigError
+from offpcc_pl.rollout import EpisodeResult
 
 if TYPE_CHECKING:
     import gymnasium
@@ -88,6 +92,11 @@ def load_source(args: argparse.Namespace) -> tuple[Policy, Path]:
     return policy, run_dir
 
 
+def _obs_dims(shape: tuple[int, ...]) -> int | tuple[int, ...]:
+    """``O`` for vector observations, ``(C, H, W)`` for images."""
+    return shape[0] if len(shape) == 1 else tuple(shape)
+
+
 def make_policy_env(
     policy: Policy, env_id: str | None, render_mode: str | None = None
 ) -> gymnasium.Env:
@@ -96,56 +105,15 @@ def make_policy_env(
 
     env_id = env_id or policy.env_id
     env = make_env(env_id, render_mode=render_mode, history=policy.spec.history)
-    dims = (env.observation_space.shape[0], env.action_space.shape[0])
-    if dims != (policy.spec.obs_dim, policy.spec.act_dim):
+    dims = (_obs_dims(env.observation_space.shape), env.action_space.shape[0])
+    trained = (_obs_dims(policy.obs_shape), policy.spec.act_dim)
+    if dims != trained:
         env.close()
         raise ConfigError(
             f"env '{env_id}' has (obs, act) dims {dims} but the policy was trained on "
-            f"'{policy.env_id}' with {(policy.spec.obs_dim, policy.spec.act_dim)}"
+            f"'{policy.env_id}' with {trained}"
         )
     return env
-
-
-@dataclass
-class EpisodeResult:
-    """Outcome of one episode."""
-
-    episode_return: float
-    length: int
-    success: float | None  # info["is_success"] at the end, where the env reports it
-
-
-def play_episode(
-    policy: Policy,
-    env: gymnasium.Env,
-    seed: int,
-    max_steps: int | None = None,
-    on_frame: Callable[[np.ndarray], None] | None = None,
-) -> EpisodeResult:
-    """Play one episode from ``env.reset(seed=seed)`` as the validation loop does
-    (:meth:`offpcc_pl.loop.ReplayCallback.test_episode`).
-
-    Args:
-        policy: acts on each observation; reset here.
-        env: made with :func:`offpcc_pl.envs.make.make_env` (actions in [-1, 1]).
-        seed: reset seed (evaluation episode i uses ``TEST_SEED + i``).
-        max_steps: stop after this many steps (None: until terminated or truncated).
-        on_frame: receives ``env.render()`` after the reset and after every step.
-    """
-    obs, info = env.reset(seed=seed)
-    policy.reset()
-    if on_frame is not None:
-        on_frame(env.render())
-    total, length, done = 0.0, 0, False
-    while not done:
-        obs, rew, terminated, truncated, info = env.step(policy(obs))
-        total += float(rew)
-        length += 1
-        if on_frame is not None:
-            on_frame(env.render())
-        done = terminated or truncated or (max_steps is not None and length >= max_steps)
-    success = float(info["is_success"]) if "is_success" in info else None
-    return EpisodeResult(total, length, success)
 
 
 def summarize(results: Sequence[EpisodeResult]) -> dict[str, float | None]:

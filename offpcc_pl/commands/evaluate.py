@@ -11,11 +11,11 @@ from offpcc_pl.commands.common import (
     load_source,
     make_parser,
     make_policy_env,
-    play_episode,
     positive_int,
     run_command,
     summarize,
 )
+from offpcc_pl.rollout import play_episode
 
 
 def _parser():

@@ -12,11 +12,11 @@ from offpcc_pl.commands.common import (
     load_source,
     make_parser,
     make_policy_env,
-    play_episode,
     positive_int,
     run_command,
 )
 from offpcc_pl.errors import ConfigError
+from offpcc_pl.rollout import play_episode
 
 DEFAULT_FPS = 30
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import pickle
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
 from typing import Literal
 
 import gymnasium
 import numpy as np
-from gymnasium.utils import EzPickle
 
-from offpcc_pl.envs.wrappers import PreviousAction
+from offpcc_pl.envs.wrappers import PreviousAction, is_image_space
 from offpcc_pl.errors import ConfigError, close_matches
 
 
@@ -44,6 +46,25 @@ def check_env_id(env_id: str) -> gymnasium.envs.registration.EnvSpec:
         ) from None
 
 
+@contextlib.contextmanager
+def _bullet_connect_quiet(spec: gymnasium.envs.registration.EnvSpec) -> Iterator[None]:
+    """pybullet's ``connect(options=...)`` prints ``argv[0]=`` from C on every env made
+    (issue 12, item 10): point the process's stdout at /dev/null while a bullet env is made."""
+    if "bullet" not in str(spec.entry_point) and "bumps" not in str(spec.entry_point):
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
 TEST_SEED = 10_000  # evaluation episode i resets with seed TEST_SEED + i (never the train RNGs)
 
 HistoryInputs = Literal["obs", "obs_act", "obs_act_rew"]
@@ -60,20 +81,22 @@ def make_env(
     Raises:
         ConfigError: unknown id, missing optional dependency, or spaces the agents can't use.
     """
-    check_env_id(env_id)
+    spec = check_env_id(env_id)
     try:
-        env = gymnasium.make(env_id, render_mode=render_mode)
+        with _bullet_connect_quiet(spec):
+            env = gymnasium.make(env_id, render_mode=render_mode)
     except (gymnasium.error.DependencyNotInstalled, ImportError) as err:
         raise ConfigError(f"env '{env_id}' needs a missing dependency: {err}") from None
     obs_space, act_space = env.observation_space, env.action_space
     if not isinstance(act_space, gymnasium.spaces.Box) or len(act_space.shape) != 1:
         env.close()
         raise ConfigError(f"env '{env_id}' has action space {act_space}; agents need a 1-D Box")
-    if not isinstance(obs_space, gymnasium.spaces.Box) or len(obs_space.shape) != 1:
+    flat = isinstance(obs_space, gymnasium.spaces.Box) and len(obs_space.shape) == 1
+    if not (flat or is_image_space(obs_space)):
         env.close()
         raise ConfigError(
             f"env '{env_id}' has observation space {obs_space}; agents need a flat 1-D Box "
-            "(image observations are not supported by the agents yet)"
+            "or images, a (C, H, W) uint8 Box"
         )
     if not (np.all(act_space.low == -1.0) and np.all(act_space.high == 1.0)):
         if not (np.all(np.isfinite(act_space.low)) and np.all(np.isfinite(act_space.high))):
@@ -83,37 +106,11 @@ def make_env(
             )
         env = UnitActions(env)
     if history != "obs":
+        if not flat:
+            env.close()
+            raise ConfigError(
+                f"summarizer_inputs '{history}' appends the last action/reward to a flat "
+                f"observation; env '{env_id}' observes images: use summarizer_inputs 'obs'"
+            )
         env = PreviousAction(env, reward=history == "obs_act_rew")
     return env
-
-
-# Envs whose whole state is plain Python/numpy, so a pickle is a faithful copy. Others may
-# pickle without error yet lose their state: MuJoCo and Box2D envs (EzPickle) pickle their
-# constructor arguments, and pybullet or dm_control envs hold handles into a C engine.
-FAITHFUL_PICKLE_MODULES = (
-    "gymnasium.envs.classic_control",
-    "gymnasium.envs.toy_text",
-    "offpcc_pl.envs.pendulum",
-    "offpcc_pl.envs.cartpole",
-    "offpcc_pl.envs.water_maze",
-    "offpcc_pl.envs.car",
-)
-
-
-def snapshot(env: gymnasium.Env) -> bytes | None:
-    """Pickled copy of the env and its episode in progress, or None where a copy can't be
-    faithful (see :data:`FAITHFUL_PICKLE_MODULES`)."""
-    unwrapped = env.unwrapped
-    if isinstance(unwrapped, EzPickle) or not type(unwrapped).__module__.startswith(
-        FAITHFUL_PICKLE_MODULES
-    ):
-        return None
-    try:
-        return pickle.dumps(env)
-    except Exception:  # noqa: BLE001 - any failure means "not copyable": start a fresh episode
-        return None
-
-
-def restore(blob: bytes) -> gymnasium.Env:
-    """The env saved by :func:`snapshot`."""
-    return pickle.loads(blob)

@@ -1,0 +1,121 @@
+"""Issue 12 through the console script: interruptions, time-based saves, build-time and
+foreign-checkpoint errors, best.ckpt contents, and the noise users no longer read."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from offpcc_pl.algorithms import SAC
+from offpcc_pl.checkpointing import LastCheckpoint
+from tests.conftest import run_cli, tiny_args
+from tests.test_loop import quiet_trainer
+
+DRILL = Path(__file__).parents[1] / "benchmarks" / "interrupt_drill.py"
+
+
+def drill(tmp_path: Path, *flags: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(DRILL), "--dir", str(tmp_path), *flags],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def test_interrupted_run_resumes_to_the_uninterrupted_weights(tmp_path: Path) -> None:
+    """SIGINT, SIGTERM and SIGKILL once each at random moments (exit 130 / 143 / -9)."""
+    out = drill(tmp_path, "--interrupts", "3", "--epochs", "2", "--steps", "200")
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    assert "drill passed" in out.stdout
+
+
+@pytest.mark.slow
+def test_interruption_drill_five_times(tmp_path: Path) -> None:
+    out = drill(tmp_path, "--interrupts", "5")
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+
+
+def test_time_based_save_writes_last_checkpoint_mid_epoch(tmp_path: Path) -> None:
+    module = SAC(hidden_sizes=(8, 8), batch_size=4, update_after=20, eval_episodes=1)
+    trainer = quiet_trainer(50, default_root_dir=tmp_path)
+    trainer.callbacks.append(LastCheckpoint(every_minutes=1e-9))  # due after every batch
+    trainer.fit(module)
+    ckpt = torch.load(tmp_path / "last.ckpt", weights_only=True)
+    assert ckpt["callbacks"]["ReplayCallback"]["env_steps"] == 50
+    assert ckpt["loops"]["fit_loop"]["epoch_progress"]["current"]["completed"] == 0  # mid-epoch
+
+
+BUILD_ERRORS = {
+    "discrete actions": (["--model.env_id", "CartPole-v1"], "CartPole-v1"),
+    "burn-in without window": (["--model", "RSAC", "--model.burn_in", "5"], "window"),
+}
+
+
+@pytest.mark.parametrize("case", BUILD_ERRORS)
+def test_errors_while_building_are_one_line_exit_2(case: str, workdir: Path) -> None:
+    flags, named = BUILD_ERRORS[case]
+    base = [] if "--model" in flags else ["--model", "SAC"]
+    out = run_cli("fit", *base, *flags, "--trainer.enable_progress_bar", "false", cwd=workdir)
+    lines = [line for line in out.stderr.splitlines() if "error" in line.lower()]
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert len(lines) == 1 and named in lines[0], out.stderr[-2000:]
+    assert "Traceback" not in out.stderr and "Namespace" not in out.stderr
+    assert list(workdir.iterdir()) == []
+
+
+def test_checkpoint_of_another_run_is_refused_naming_both_sides(workdir: Path) -> None:
+    first = run_cli(
+        "fit", *tiny_args("TD3"), "--trainer.max_epochs", "1", "--model.update_after", "50",
+        "--trainer.default_root_dir", "td3", cwd=workdir,
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr[-2000:]
+    before = sorted(p.relative_to(workdir) for p in workdir.rglob("*"))
+    for flags, named in (
+        (["--model", "SAC"], "algorithm 'TD3' there, 'SAC' here"),
+        (["--model", "TD3", "--model.hidden_sizes", "[32,32]"], "[16, 16] there, [32, 32] here"),
+    ):
+        out = run_cli(
+            "fit", *flags, "--model.env_id", "Pendulum-v1", "--ckpt_path", "td3/last.ckpt",
+            "--trainer.default_root_dir", "sac", cwd=workdir,
+        )  # fmt: skip
+        lines = [line for line in out.stderr.splitlines() if "error" in line.lower()]
+        assert out.returncode == 2 and len(lines) == 1, out.stderr[-2000:]
+        assert named in lines[0] and "another run" in lines[0]
+    assert sorted(p.relative_to(workdir) for p in workdir.rglob("*")) == before
+
+
+def test_best_checkpoint_is_weights_only_and_still_usable(workdir: Path) -> None:
+    out = run_cli(
+        "fit", *tiny_args("SAC"), "--trainer.max_epochs", "1", "--model.update_after", "40",
+        "--trainer.default_root_dir", "run", cwd=workdir,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    best = torch.load(workdir / "run/best.ckpt", weights_only=True)
+    assert "state_dict" in best and best["hyper_parameters"]["env_id"] == "Pendulum-v1"
+    assert not {"callbacks", "optimizer_states"} & set(best)  # no replay buffer, no Adam
+    for command in (["evaluate", "--episodes", "1"], ["export", "--out", "exported"]):
+        used = run_cli(*command, "--ckpt_path", "run/best.ckpt", cwd=workdir)
+        assert used.returncode == 0, used.stderr[-2000:]
+    assert (workdir / "exported/actor.pth").is_file()
+
+
+def test_what_users_read_is_free_of_noise(workdir: Path) -> None:
+    help_out = run_cli("--help", cwd=workdir)
+    assert help_out.returncode == 0 and "predict" not in help_out.stdout
+    # a warm-up-only epoch with the progress bar on: it must count env steps (60/60)
+    out = run_cli(
+        "fit", "--config", str(Path(__file__).parents[1] / "configs/rsac_bumps.yaml"),
+        "--trainer.max_epochs", "1", "--trainer.limit_train_batches", "60",
+        "--model.update_after", "1000", "--model.summarizer_hidden", "8",
+        "--model.hidden_sizes", "[8,8]", "--model.eval_episodes", "1",
+        "--trainer.logger", "false", "--trainer.enable_progress_bar", "true", cwd=workdir,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    text = out.stdout + out.stderr
+    assert "60/60" in text, text[-2000:]
+    assert "litlogger" not in text.lower() and "argv[0]" not in text
