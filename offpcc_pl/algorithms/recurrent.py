@@ -34,7 +34,7 @@ class Recurrent:
         burn_in: NonNegativeInt = 0,
         summarizer_inputs: HistoryInputs = "obs",
         batch_size: PositiveInt = 10,
-        capacity: PositiveInt = 5000,
+        capacity: PositiveInt | None = None,
         update_after: NonNegativeInt = 10000,
         **kwargs: Any,
     ) -> None:
@@ -52,7 +52,8 @@ class Recurrent:
             summarizer_inputs: what the summarizers read each step: the observation (seed),
                 plus the previous action ("obs_act"), plus the previous reward ("obs_act_rew").
             batch_size: episodes (or windows) per batch.
-            capacity: replay capacity in episodes.
+            capacity: replay capacity in episodes; None: 5000, or episodes worth 100k steps
+                for image observations (which go through the conv encoder first).
             update_after: env steps of uniform random actions before the first update.
         """
         memory = Memory(

@@ -187,18 +187,23 @@ class DMCEnv(gymnasium.Env[np.ndarray, np.ndarray]):
         super().close()
 
 
-class GrayscaleUnitImage(gymnasium.ObservationWrapper[np.ndarray, np.ndarray, np.ndarray]):
-    """RGB (3, H, W) uint8 → grayscale (1, H, W) float32 in [0, 1], as the original's
-    ``Normalize255Image`` then ``GrayscaleImage`` (weights 0.2989, 0.5870, 0.1140)."""
+class GrayscaleImage(gymnasium.ObservationWrapper[np.ndarray, np.ndarray, np.ndarray]):
+    """RGB (3, H, W) uint8 → grayscale (1, H, W) uint8, the original's ``GrayscaleImage``
+    (weights 0.2989, 0.5870, 0.1140) rounded to whole levels.
+
+    The original also divided by 255 here (``Normalize255Image``); frames stay uint8 instead,
+    a quarter of the replay memory, and the agents' :class:`offpcc_pl.encoders.ConvEncoder`
+    divides on the device (issue 11).
+    """
 
     def __init__(self, env: gymnasium.Env) -> None:
         super().__init__(env)
         _, height, width = env.observation_space.shape
-        self.observation_space = spaces.Box(0.0, 1.0, shape=(1, height, width), dtype=np.float32)
+        self.observation_space = spaces.Box(0, 255, shape=(1, height, width), dtype=np.uint8)
 
     def observation(self, observation: np.ndarray) -> np.ndarray:
-        image = observation.astype(np.float32) / 255.0  # (3, H, W)
-        return np.tensordot(RGB_TO_GRAY, image, axes=1)[None]  # (1, H, W)
+        gray = np.tensordot(RGB_TO_GRAY, observation.astype(np.float32), axes=1)  # (H, W)
+        return np.rint(gray).astype(np.uint8)[None]  # (1, H, W)
 
 
 def make_dmc(
@@ -220,7 +225,7 @@ def make_dmc(
         previous_action: append the previous action to the observation.
         concat: stack the last ``concat`` observations (1: no stacking).
         frame_skip: control steps per agent step.
-        from_pixels: grayscale 1×84×84 image observations in [0, 1].
+        from_pixels: grayscale uint8 1×84×84 image observations.
         render_mode: ``None`` or ``"rgb_array"``.
 
     Returns:
@@ -247,13 +252,13 @@ def make_dmc(
 
 
 def _stacked_gray_images(env: gymnasium.Env, concat: int) -> gymnasium.Env:
-    """Grayscale (1, H, W) images, the last ``concat`` stacked on the channel axis.
+    """Grayscale uint8 (1, H, W) images, the last ``concat`` stacked on the channel axis.
 
     The generic ``ConcatFrames`` stacks flat observations oldest first, so stacking flattened
     images and reshaping to (concat, H, W) puts frame i in channel i, zero-padded after reset
     like the original's ``ConcatImages``.
     """
-    env = GrayscaleUnitImage(env)  # (1, H, W)
+    env = GrayscaleImage(env)  # (1, H, W)
     if concat == 1:
         return env
     _, height, width = env.observation_space.shape

@@ -29,6 +29,12 @@ def _flat_box(space: gymnasium.Space, what: str) -> spaces.Box:
     return space
 
 
+def is_image_space(space: gymnasium.Space) -> bool:
+    """Whether ``space`` holds images, which the agents encode with a convolutional encoder
+    (:mod:`offpcc_pl.encoders`): a 3-D uint8 Box, channels first ``(C, H, W)``."""
+    return isinstance(space, spaces.Box) and len(space.shape) == 3 and space.dtype == np.uint8
+
+
 class KeepIndices(gymnasium.ObservationWrapper):
     """Keep only ``indices`` of a flat observation (the original ``FilterObsByIndex``).
 
@@ -133,11 +139,12 @@ class ConcatFrames(gymnasium.Wrapper):
             raise ValueError(f"k must be a positive number of frames, got {k}.")
         space = _flat_box(env.observation_space, "ConcatFrames' observation space")
         self.k = k
-        self.frames = np.zeros((k, space.shape[0]), dtype=np.float32)  # (k, O), oldest first
+        dtype = np.uint8 if space.dtype == np.uint8 else np.float32  # frames stay uint8
+        self.frames = np.zeros((k, space.shape[0]), dtype=dtype)  # (k, O), oldest first
         self.observation_space = spaces.Box(
-            low=np.tile(space.low, k).astype(np.float32),
-            high=np.tile(space.high, k).astype(np.float32),
-            dtype=np.float32,
+            low=np.tile(space.low, k).astype(dtype),
+            high=np.tile(space.high, k).astype(dtype),
+            dtype=dtype,
         )
 
     def _push(self, obs: np.ndarray) -> np.ndarray:
