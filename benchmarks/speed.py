@@ -3,6 +3,7 @@
     python benchmarks/speed.py                 # both parts
     python benchmarks/speed.py --part sac --steps 3000
     python benchmarks/speed.py --part rsac --updates 20
+    python benchmarks/speed.py --part image --updates 20
 
 Part ``sac``: env steps/s of SAC on Pendulum-v1 with one update per step (batch 256,
 256x256 nets), counted after warm-up: offpcc-pl through the whole Lightning stack
@@ -10,6 +11,10 @@ Part ``sac``: env steps/s of SAC on Pendulum-v1 with one update per step (batch 
 Part ``rsac``: RSAC gradient updates/s on batches of 10 episodes x 200 steps with 2x256
 LSTM summarizers (actor, Q1, Q2 separate), our update against a plain PyTorch update of the
 same math, plus the cheaper options (window 50, critics sharing a summarizer).
+Part ``image``: SAC gradient updates/s with the agent of ``configs/sac_cartpole_img.yaml``
+(batch 100 of 3x84x84 uint8 frame pairs, the seed's conv encoder, DrQ shift 4; random
+frames: the cost does not depend on their content), with and without the shift, and env
+steps/s of acting in the dm_control image env (MuJoCo rendering included).
 """
 
 from __future__ import annotations
@@ -18,12 +23,14 @@ import argparse
 import copy
 import time
 import warnings
+from pathlib import Path
 
 import gymnasium
 import numpy as np
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
+import yaml
 from torch import nn
 
 from offpcc_pl.algorithms import RSAC, SAC
@@ -215,17 +222,55 @@ def episode_batch(module: RSAC, episodes: int = 10, length: int = 200):
     return [buffer.sample(episodes, rng, m.window, m.burn_in) for _ in range(4)]
 
 
-def ours_rsac_updates_per_s(updates: int, **options) -> float:
-    module = RSAC(env_id="pendulum-p-v0", **options)
+def timed_updates_per_s(module, batches, updates: int) -> float:
+    """Our ``update`` outside a Trainer, after one warm-up update."""
     optimizers = module.configure_optimizers()
     module.optimizers = lambda: optimizers
     module.manual_backward = lambda loss: loss.backward()
-    batches = episode_batch(module)
     module.update(batches[0])  # warm-up
     start = time.perf_counter()
     for i in range(updates):
         module.update(batches[i % len(batches)])
     return updates / (time.perf_counter() - start)
+
+
+def ours_rsac_updates_per_s(updates: int, **options) -> float:
+    module = RSAC(env_id="pendulum-p-v0", **options)
+    return timed_updates_per_s(module, episode_batch(module), updates)
+
+
+# -- image updates -----------------------------------------------------------------------------
+
+IMAGE_CONFIG = Path(__file__).parents[1] / "configs" / "sac_cartpole_img.yaml"
+
+
+def image_agent(**overrides) -> SAC:
+    settings = yaml.safe_load(IMAGE_CONFIG.read_text())["model"]["init_args"]
+    return SAC(**{**settings, "capacity": 1000, **overrides})
+
+
+def image_updates_per_s(updates: int, **overrides) -> float:
+    module = image_agent(**overrides)
+    buffer, rng = module.make_buffer(), np.random.default_rng(0)
+    for _ in range(buffer.capacity):
+        obs, nxt = rng.integers(0, 256, (2, *module.obs_shape), dtype=np.uint8)
+        buffer.add(obs, rng.uniform(-1, 1, module.act_dim), float(rng.normal()), nxt, False, False)
+    batches = [buffer.sample(module.hparams.batch_size, rng) for _ in range(4)]
+    return timed_updates_per_s(module, batches, updates)
+
+
+def image_acting_steps_per_s(steps: int) -> float:
+    """Env steps/s of the acting loop alone: render, encode, act (no update)."""
+    module = image_agent()
+    env = module.make_env()
+    obs, _ = env.reset(seed=0)
+    start = time.perf_counter()
+    for _ in range(steps):
+        act, _ = module.act(obs, None, deterministic=False)
+        obs, _, terminated, truncated, _ = env.step(act)
+        if terminated or truncated:
+            obs, _ = env.reset()
+    return steps / (time.perf_counter() - start)
 
 
 def plain_rsac_updates_per_s(updates: int, batches) -> float:
@@ -286,10 +331,10 @@ def plain_rsac_updates_per_s(updates: int, batches) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=["sac", "rsac", "all"], default="all")
+    parser.add_argument("--part", choices=["sac", "rsac", "image", "all"], default="all")
     parser.add_argument("--steps", type=int, default=3000, help="timed env steps (sac)")
     parser.add_argument("--warmup", type=int, default=1000)
-    parser.add_argument("--updates", type=int, default=20, help="timed updates (rsac)")
+    parser.add_argument("--updates", type=int, default=20, help="timed updates (rsac, image)")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -323,6 +368,13 @@ def main() -> None:
         for name, options in rows:
             value = ours_rsac_updates_per_s(args.updates, **seed_setting, **options)
             print(f"{'offpcc-pl ' + name:44}{value:10.2f}{value / plain:10.2f}")
+    if args.part in ("image", "all"):
+        print("\nSAC from pixels, configs/sac_cartpole_img.yaml (batch 100, 3x84x84 uint8)")
+        for name, options in (("DrQ shift 4 (config)", {}), ("no shift", {"image_shift": 0})):
+            value = image_updates_per_s(args.updates, **options)
+            print(f"{'updates/s, ' + name:44}{value:10.2f}")
+        acting = image_acting_steps_per_s(args.steps // 10)
+        print(f"{'env steps/s acting (render + act, no update)':44}{acting:10.2f}")
 
 
 if __name__ == "__main__":

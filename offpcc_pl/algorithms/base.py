@@ -364,16 +364,24 @@ class OffPolicyModule(pl.LightningModule):
         return [cache[id(encoder)] for encoder in encoders]
 
     def _embed_images(self, obs: Tensor) -> tuple[Tensor, Tensor]:
-        """Image batches (issue 11): DrQ-shifted uint8 frames ``(B, T+1, C, H, W)`` through
-        the conv encoder (with grad) and its target copy, each ``(B, T+1, F)``; the seed
-        encodes next observations with the target encoder. Vectors pass through unchanged."""
+        """Image batches (issue 11): DrQ-shifted uint8 frames ``(B, T+1, C, H, W)`` as
+        features ``(B, T+1, F)`` for the encoders and for their targets; vectors unchanged.
+
+        Sequences go whole through the conv encoder (with grad) and its target copy, so each
+        summarizer reads one encoder's features. Transitions do as the seed does, at half
+        the cost: the encoder sees the observation (the critic loss), the target encoder the
+        next one (the TD target and the next action).
+        """
         if not self.images:
             return obs, obs
         per_sequence = self.memory is not None  # one shift per sequence: motion stays true
         frames = random_shift(obs, self.hparams.image_shift, per_sequence)
         with torch.no_grad():
-            target_obs = self.image_encoder_target(frames)  # (B, T+1, F)
-        return self.image_encoder(frames), target_obs
+            target_obs = self.image_encoder_target(frames if per_sequence else frames[:, 1:])
+        if per_sequence:
+            return self.image_encoder(frames), target_obs  # (B, T+1, F) each
+        obs = torch.cat([self.image_encoder(frames[:, :1]), target_obs], dim=1)  # (B, 2, F)
+        return obs, obs.detach()  # targets read only the next step, obs[:, 1]
 
     def update(self, batch: Batch) -> None:
         """One gradient update: critic, then (delayed) actor and extras, then targets."""
