@@ -201,7 +201,7 @@ class ReplayCallback(Callback):
             "episode": None
             if saved_env is None
             else {
-                "obs": torch.from_numpy(np.asarray(self.obs, dtype=np.float32).copy()),
+                "obs": torch.from_numpy(np.array(self.obs, copy=True)),  # uint8 frames stay
                 "hidden": _to_device(self.hidden, "cpu"),
                 "return": self.episode_return,
                 "length": self.episode_length,

@@ -322,7 +322,9 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        found = [line for line in str(err).splitlines() if "Unsupported" in line]
+        if "Unsupported global" not in str(err):  # e.g. "Unsupported operand": not a pickle
+            raise CheckpointError(f"checkpoint '{path}' is corrupt or unreadable") from None
+        found = [line for line in str(err).splitlines() if "Unsupported global" in line]
         what = found[0].split("Unsupported", 1)[1].split(" was not")[0] if found else ""
         raise CheckpointError(
             f"checkpoint '{path}' holds more than tensors and plain data, refused "

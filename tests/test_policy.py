@@ -129,8 +129,7 @@ def test_load_policy_without_lightning(runs: dict[str, Path], name: str) -> None
 
 def direct_returns(path: Path, episodes: int) -> list[float]:
     """Evaluation written from scratch with load_policy, seeds as in the validation loop."""
-    from offpcc_pl.envs.make import make_env
-    from offpcc_pl.loop import TEST_SEED
+    from offpcc_pl.envs.make import TEST_SEED, make_env
 
     policy = load_policy(path)
     env = make_env(policy.env_id)
