@@ -211,9 +211,13 @@ def run_job(job: Job, seeds: tuple[int, ...], args: argparse.Namespace) -> int:
     print(f"[pomdp] {label}: training", flush=True)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": "offline"}
     with open(root / "multifit.log", "a") as log:
-        code = subprocess.call(
+        proc = subprocess.Popen(
             multifit_command(job, todo, args), cwd=REPO, env=env, stdout=log, stderr=log
         )
+        _, status, usage = os.wait4(proc.pid, 0)  # usage: the fits' CPU time too
+        proc.returncode = code = os.waitstatus_to_exitcode(status)
+    if len(todo) == 1:  # one fit process: its CPU time is the run's (Ray: not recorded)
+        add_cpu_minutes(root / f"seed{todo[0]}", (usage.ru_utime + usage.ru_stime) / 60)
     print(f"[pomdp] {label}: exit {code} (log: {root / 'multifit.log'})", flush=True)
     return code
 
@@ -248,10 +252,27 @@ class Cell:
     finals: list[float]
     steps: int
     minutes: list[float]  # wall time per run
+    cpu: list[float]  # CPU time per run (nan: not recorded)
 
     @property
     def mean(self) -> float:
         return float(np.mean(self.finals)) if self.finals else math.nan
+
+
+CPU_FILE = "cpu_minutes.txt"
+
+
+def add_cpu_minutes(run_dir: Path, minutes: float) -> None:
+    """Accumulate a run's CPU time over the fits that resumed it."""
+    path = run_dir / CPU_FILE
+    total = float(path.read_text()) if path.is_file() else 0.0
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"{total + minutes:.3f}\n")
+
+
+def cpu_minutes(run_dir: Path) -> float:
+    path = run_dir / CPU_FILE
+    return float(path.read_text()) if path.is_file() else math.nan
 
 
 def wall_minutes(run_dir: Path) -> float:
@@ -266,7 +287,7 @@ def wall_minutes(run_dir: Path) -> float:
 
 def collect(task: Task, agent: str, root: Path, steps: int) -> Cell:
     metric = SUCCESS if task.success else RETURN
-    curves, finals, minutes = [], [], []
+    curves, finals, minutes, cpu = [], [], [], []
     for run_dir in sorted(root.glob("seed*")):
         curve = read_metric(run_dir, metric)
         if curve is None or curve.x[-1] < steps:
@@ -274,7 +295,8 @@ def collect(task: Task, agent: str, root: Path, steps: int) -> Cell:
         curves.append(curve)
         finals.append(float(curve.y[np.searchsorted(curve.x, steps)]))
         minutes.append(wall_minutes(run_dir))
-    return Cell(curves, finals, steps, minutes)
+        cpu.append(cpu_minutes(run_dir))
+    return Cell(curves, finals, steps, minutes, cpu)
 
 
 def fmt(cell: Cell, success: bool) -> str:
@@ -297,6 +319,14 @@ def gap_closed(cells: dict[str, Cell], task: Task) -> str:
     return f"{(rsac.mean - partial.mean) / gap:.2f}" if abs(gap) > 1e-9 else "-"
 
 
+def fmt_minutes(cell: Cell | None) -> str:
+    """Mean wall minutes per run, with mean CPU minutes in brackets where recorded."""
+    if cell is None or not cell.finals:
+        return "-"
+    cpu = [m for m in cell.cpu if not math.isnan(m)]
+    return f"{np.mean(cell.minutes):.0f}" + (f" ({np.mean(cpu):.0f})" if cpu else "")
+
+
 def kilo(steps: int) -> str:
     return f"{steps // 1000}k" if steps % 1000 == 0 else str(steps)
 
@@ -314,7 +344,7 @@ def machine() -> str:
 def report(args: argparse.Namespace) -> dict[str, dict[str, Cell]]:
     rows = [
         "| task | env id (partial / full) | env steps (paper) | RSAC | SAC partial | SAC full "
-        "| gap closed | min per run (RSAC / partial / full) |",
+        "| gap closed | wall (CPU) min per run: RSAC / partial / full |",
         "|---|---|---|---|---|---|---|---|",
     ]
     results: dict[str, dict[str, Cell]] = {}
@@ -328,10 +358,7 @@ def report(args: argparse.Namespace) -> dict[str, dict[str, Cell]]:
         }
         results[name] = cells
         scores = [fmt(cells[a], task.success) if a in cells else "none" for a in AGENTS]
-        minutes = " / ".join(
-            f"{np.mean(cells[a].minutes):.0f}" if a in cells and cells[a].finals else "-"
-            for a in AGENTS
-        )
+        minutes = " / ".join(fmt_minutes(cells.get(a)) for a in AGENTS)
         ids = f"`{task.partial_id}`" + (f" / `{task.full_id}`" if task.full_id else "")
         what = " (success rate)" if task.success else ""
         rows.append(
@@ -342,7 +369,9 @@ def report(args: argparse.Namespace) -> dict[str, dict[str, Cell]]:
     text = "\n".join(
         [
             "Final test return (test success rate for the bump tasks), mean ± std over seeds "
-            "(seed count in brackets), at the env steps given; 'not run' where no run finished.",
+            "(seed count in brackets), at the env steps given; 'not run' where no run finished. "
+            "Wall time counts waiting for a core when other work shared the machine; the CPU "
+            "time in brackets is the run's own (one thread), the cost on an idle core.",
             "",
             *rows,
             "",

@@ -3,6 +3,7 @@ the figure, and a re-run that resumes (here: finds every run finished) instead o
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -70,7 +71,9 @@ def test_trains_three_agents_and_writes_table_and_figure(tiny_suite: Path) -> No
         mean = float(cell.split()[0])
         assert -2000.0 < mean <= 0.0 and cell.endswith("(1)")  # pendulum returns, one seed
     float(gap)  # a number: all three references finished
-    assert all(float(m) >= 0 for m in minutes.split(" / "))
+    for wall_cpu in minutes.split(" / "):  # "wall (cpu)" minutes per run
+        wall, cpu = re.fullmatch(r"(\d+) \((\d+)\)", wall_cpu).groups()
+        assert int(wall) >= 0 and int(cpu) >= 0
     assert "Machine:" in table
     assert (tiny_suite / "pomdp.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
