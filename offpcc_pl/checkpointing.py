@@ -30,6 +30,7 @@ IDENTITY_KEYS = (
     "summarizer_hidden",
     "share_summarizer",
     "summarizer_inputs",
+    "image_embedding",
 )
 
 
