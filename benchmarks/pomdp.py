@@ -70,6 +70,7 @@ class Task:
 
 SAC_PENDULUM = "configs/sac_pendulum.yaml"
 SAC_POMDP = "configs/pomdp/sac.yaml"
+SAC_BUMPS = "configs/pomdp/sac_bumps.yaml"
 TASKS = {
     t.name: t
     for t in (
@@ -116,7 +117,7 @@ TASKS = {
             "pbc-bumps-normal-test-v0",
             None,
             500_000,
-            SAC_POMDP,
+            SAC_BUMPS,
             success=True,
             rsac_seeds=3,
         ),
@@ -125,7 +126,7 @@ TASKS = {
             "pbc-bumps-normal-pomdp-v0",
             None,
             1_000_000,
-            SAC_POMDP,
+            SAC_BUMPS,
             success=True,
             rsac_seeds=3,
             rsac_config="configs/rsac_bumps_fast.yaml",
