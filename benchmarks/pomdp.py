@@ -208,6 +208,7 @@ def run_job(job: Job, seeds: tuple[int, ...], args: argparse.Namespace) -> int:
     if not todo:
         return 0
     root.mkdir(parents=True, exist_ok=True)
+    versions_before = set(version_files(root / f"seed{todo[0]}"))
     label = f"{job.task.name}/{job.agent} seeds {' '.join(map(str, todo))}"
     print(f"[pomdp] {label}: training", flush=True)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": "offline"}
@@ -218,7 +219,8 @@ def run_job(job: Job, seeds: tuple[int, ...], args: argparse.Namespace) -> int:
         _, status, usage = os.wait4(proc.pid, 0)  # usage: the fits' CPU time too
         proc.returncode = code = os.waitstatus_to_exitcode(status)
     if len(todo) == 1:  # one fit process: its CPU time is the run's (Ray: not recorded)
-        add_cpu_minutes(root / f"seed{todo[0]}", (usage.ru_utime + usage.ru_stime) / 60)
+        minutes = (usage.ru_utime + usage.ru_stime) / 60
+        record_cpu_minutes(root / f"seed{todo[0]}", versions_before, minutes)
     print(f"[pomdp] {label}: exit {code} (log: {root / 'multifit.log'})", flush=True)
     return code
 
@@ -260,20 +262,23 @@ class Cell:
         return float(np.mean(self.finals)) if self.finals else math.nan
 
 
-CPU_FILE = "cpu_minutes.txt"
+CPU_FILE = "cpu_minutes.txt"  # in each csv/version_* dir that pomdp.py's fits wrote
 
 
-def add_cpu_minutes(run_dir: Path, minutes: float) -> None:
-    """Accumulate a run's CPU time over the fits that resumed it."""
-    path = run_dir / CPU_FILE
-    total = float(path.read_text()) if path.is_file() else 0.0
-    run_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"{total + minutes:.3f}\n")
+def record_cpu_minutes(run_dir: Path, before: set[Path], minutes: float) -> None:
+    """Write the CPU time of one multifit call into the CSV versions its fits created (all of
+    it into the newest, 0 into any retried one), so a run's versions sum to its cost."""
+    new = [path.parent for path in version_files(run_dir) if path not in before]
+    for i, version in enumerate(new):
+        (version / CPU_FILE).write_text(f"{minutes if i == len(new) - 1 else 0.0:.3f}\n")
 
 
 def cpu_minutes(run_dir: Path) -> float:
-    path = run_dir / CPU_FILE
-    return float(path.read_text()) if path.is_file() else math.nan
+    """A run's CPU time summed over its fits; nan when a fit was not timed (run elsewhere)."""
+    files = [path.with_name(CPU_FILE) for path in version_files(run_dir)]
+    if not files or not all(f.is_file() for f in files):
+        return math.nan
+    return sum(float(f.read_text()) for f in files)
 
 
 def wall_minutes(run_dir: Path) -> float:
@@ -376,7 +381,7 @@ def report(args: argparse.Namespace) -> dict[str, dict[str, Cell]]:
             "",
             *rows,
             "",
-            f"Machine: {machine()}; {args.jobs} run(s) side by side.",
+            f"Machine: {machine()}.",
             "",
         ]
     )
