@@ -298,8 +298,9 @@ def collect(task: Task, agent: str, root: Path, steps: int) -> Cell:
         curve = read_metric(run_dir, metric)
         if curve is None or curve.x[-1] < steps:
             continue  # not finished: left out of the table until it is
-        curves.append(curve)
-        finals.append(float(curve.y[np.searchsorted(curve.x, steps)]))
+        upto = curve.x <= steps  # a SAC run shared with a longer task goes on beyond
+        curves.append(Curve(curve.x[upto], curve.y[upto]))
+        finals.append(float(curves[-1].y[-1]))
         minutes.append(wall_minutes(run_dir))
         cpu.append(cpu_minutes(run_dir))
     return Cell(curves, finals, steps, minutes, cpu)
