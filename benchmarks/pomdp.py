@@ -252,8 +252,7 @@ class Cell:
     """An agent of a task, over its finished seeds."""
 
     curves: list[Curve]
-    finals: list[float]
-    steps: int
+    finals: list[float]  # test value at the task's budget
     minutes: list[float]  # wall time per run
     cpu: list[float]  # CPU time per run (nan: not recorded)
 
@@ -303,7 +302,7 @@ def collect(task: Task, agent: str, root: Path, steps: int) -> Cell:
         finals.append(float(curves[-1].y[-1]))
         minutes.append(wall_minutes(run_dir))
         cpu.append(cpu_minutes(run_dir))
-    return Cell(curves, finals, steps, minutes, cpu)
+    return Cell(curves, finals, minutes, cpu)
 
 
 def fmt(cell: Cell, success: bool) -> str:
