@@ -37,7 +37,7 @@ def test_seed_defaults(name: str) -> None:
     assert (hp.gamma, hp.tau, hp.lr, tuple(hp.hidden_sizes)) == (0.99, 0.005, 3e-4, (256, 256))
     recurrent = name.startswith("R")
     assert hp.batch_size == (10 if recurrent else 100)
-    assert len(module.critics) == (1 if name in ("DDPG", "RDPG") else 2)
+    assert module.critics.n == (1 if name in ("DDPG", "RDPG") else 2)
     if name.endswith("TD3"):
         assert (hp.action_noise, hp.target_noise, hp.noise_clip, module.policy_delay) == (
             0.1, 0.2, 0.5, 2,
