@@ -321,6 +321,7 @@ class OffPolicyModule(pl.LightningModule):
             m.window,
             m.burn_in,
             self.hparams.updates_per_step,
+            pin=self.device.type == "cuda",
         )
         return ResumableLoader(dataset)
 
@@ -385,7 +386,7 @@ class OffPolicyModule(pl.LightningModule):
             return  # warm-up: the step counts, no update and no batch drawn
         batches, _, _ = next(dataloader_iter)  # one item per env step: updates_per_step batches
         for batch in batches:
-            self.update(batch.to(self.device))
+            self.update(batch.to(self.device, non_blocking=True))  # pinned on CUDA: no sync
         if self.n_updates - self._checked_at >= self.divergence_check_every:
             self.check_divergence()
 
