@@ -372,7 +372,8 @@ class OffPolicyModule(pl.LightningModule):
         self, actor_feat: Tensor, critic_feats: Feats, mask: Tensor | None
     ) -> tuple[Tensor, dict]:
         """The loss of every optimizer but the critics' (critic features come detached; call
-        the critics ``frozen`` so that their weights get no gradient)."""
+        the critics ``frozen`` so that their weights get no gradient). Compiled by
+        ``compile``, as :meth:`critic_stage` is."""
         raise NotImplementedError
 
     @property
@@ -428,7 +429,7 @@ class OffPolicyModule(pl.LightningModule):
         differentiated once (its outputs never feed two backward passes).
         """
         critic_opt, *actor_opts = self.optimizers()
-        critic_stage, actor_stage = self._stages()
+        critic_stage, actor_loss = self._stages()
         obs, target_obs = self._embed_images(batch.obs)  # (B, T+1, O) each
         share_all = self.actor_encoder is self.critic_encoders[0]
         # the actor reads image features detached: only the critic loss trains the encoder
@@ -437,7 +438,7 @@ class OffPolicyModule(pl.LightningModule):
         self._step([critic_opt], loss)
         if self.n_updates % self.policy_delay == 0:
             actor_feats = _first(critic_feats) if share_all else actor_feats[:, :-1]
-            loss, actor_metrics = actor_stage(actor_feats, critic_feats, batch.mask)
+            loss, actor_metrics = actor_loss(actor_feats, critic_feats, batch.mask)
             self._step(actor_opts, loss)
             metrics.update(actor_metrics)
             polyak_update(*self._polyak, self.hparams.tau)
@@ -462,22 +463,16 @@ class OffPolicyModule(pl.LightningModule):
         loss, metrics = critic_loss(qs, target, batch.mask)
         return loss, metrics, _detach(_slice(critic_feats, None, -1))
 
-    def actor_stage(
-        self, actor_feat: Tensor, critic_feats: Feats, mask: Tensor | None
-    ) -> tuple[Tensor, dict]:
-        """The actor's (and SAC's temperature) loss; the compile unit after the critic step."""
-        return self.actor_loss(actor_feat, critic_feats, mask)
-
     def _stages(self) -> tuple[Any, Any]:
-        """The critic and actor stages, compiled when ``compile`` is on (issue 10)."""
+        """:meth:`critic_stage` and :meth:`actor_loss`, compiled when ``compile`` is on."""
         if not self.hparams.compile:
-            return self.critic_stage, self.actor_stage
+            return self.critic_stage, self.actor_loss
         cuda = self.device.type == "cuda"
         if self._compiled is None:
             mode = "reduce-overhead" if cuda else None  # CUDA graphs: no launch per kernel
             self._compiled = (
                 torch.compile(self.critic_stage, mode=mode),
-                torch.compile(self.actor_stage, mode=mode),
+                torch.compile(self.actor_loss, mode=mode),
             )
         if cuda:  # a new iteration: graph outputs of the last update may be overwritten
             torch.compiler.cudagraph_mark_step_begin()
