@@ -1,13 +1,23 @@
 """Speed benchmark: offpcc-pl against Stable-Baselines3 and plain PyTorch, in one run.
 
-    python benchmarks/speed.py                 # both parts
-    python benchmarks/speed.py --part sac --steps 3000
+    python benchmarks/speed.py                 # sac, rsac and image parts
+    python benchmarks/speed.py --part sac --steps 3000 --repeats 3 --threads 1
     python benchmarks/speed.py --part rsac --updates 20
     python benchmarks/speed.py --part image --updates 20
+    python benchmarks/speed.py --part compile  # on a GPU machine: the one command to run
+    python benchmarks/speed.py --part compile --env HalfCheetah-v5 --steps 2000
 
 Part ``sac``: env steps/s of SAC on Pendulum-v1 with one update per step (batch 256,
 256x256 nets), counted after warm-up: offpcc-pl through the whole Lightning stack
-(``Trainer.fit``), SB3's SAC, and a plain PyTorch loop of the same math.
+(``Trainer.fit``), SB3's SAC, and a plain PyTorch loop of the same math. ``--repeats``
+runs the three in turn that many times and prints medians: on a shared machine the load
+drifts, and interleaving gives each the same share of it. Beside the wall-clock rate it
+prints the rate in CPU time of the process (steps per CPU second), which load from other
+processes disturbs less; ratios of either are the figures to compare.
+Part ``compile``: eager against ``--model.compile`` on ``--device`` (default: CUDA where
+there is one, else CPU): SAC updates/s (batch 256, 256x256), RSAC updates/s at the seed
+setting, and SAC env steps/s of a whole fit on ``--env``. Compile time is excluded (one
+warm-up update, or the warm-up steps of the fit, come first).
 Part ``rsac``: RSAC gradient updates/s on batches of 10 episodes x 200 steps with 2x256
 LSTM summarizers (actor, Q1, Q2 separate), our update against a plain PyTorch update of the
 same math, plus the cheaper options (window 50, critics sharing a summarizer).
@@ -21,6 +31,8 @@ from __future__ import annotations
 
 import argparse
 import copy
+import os
+import platform
 import time
 import warnings
 from pathlib import Path
@@ -103,7 +115,7 @@ class PlainSAC:
                     tp.lerp_(p, 0.005)
 
 
-def plain_sac_steps_per_s(warmup: int, steps: int, batch: int) -> float:
+def plain_sac_steps_per_s(warmup: int, steps: int, batch: int) -> tuple[float, float]:
     env = gymnasium.make("Pendulum-v1")
     agent = PlainSAC(3, 1)
     size = warmup + steps
@@ -111,10 +123,10 @@ def plain_sac_steps_per_s(warmup: int, steps: int, batch: int) -> float:
     act_buf, rew_buf, done_buf = (np.zeros((size, 1), np.float32) for _ in range(3))
     rng = np.random.default_rng(0)
     obs, _ = env.reset(seed=0)
-    start = 0.0
+    clock = Clock()
     for t in range(size):
         if t == warmup:
-            start = time.perf_counter()
+            clock.start()
         if t < warmup:
             act = rng.uniform(-1, 1, 1).astype(np.float32)
         else:
@@ -136,33 +148,69 @@ def plain_sac_steps_per_s(warmup: int, steps: int, batch: int) -> float:
             agent.update(
                 *(torch.from_numpy(b[idx]) for b in (obs_buf, act_buf, rew_buf, next_buf, done_buf))
             )
-    return steps / (time.perf_counter() - start)
+    clock.stop()
+    return clock.rates(steps)
 
 
 # -- offpcc-pl and SB3 -----------------------------------------------------------------------
 
 
+class Clock:
+    """Wall and process CPU time between ``start()`` and ``stop()``; ``rates(n)`` gives
+    ``n`` per wall second and per CPU second."""
+
+    def start(self) -> None:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def stop(self) -> None:
+        self.wall, self.cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
+
+    def rates(self, n: int) -> tuple[float, float]:
+        return n / self.wall, n / self.cpu
+
+
 class StepClock(pl.Callback):
-    """Wall time from the first update to the end of fit."""
+    """Times from the first update to the end of fit."""
 
     def __init__(self, warmup: int) -> None:
-        self.warmup, self.start, self.end = warmup, 0.0, 0.0
+        self.warmup, self.clock = warmup, Clock()
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
         if find_replay(trainer).env_steps == self.warmup:
-            self.start = time.perf_counter()
+            _sync(pl_module.device)
+            self.clock.start()
 
     def on_train_end(self, trainer, pl_module) -> None:
-        self.end = time.perf_counter()
+        _sync(pl_module.device)
+        self.clock.stop()
 
 
-def ours_sac_steps_per_s(warmup: int, steps: int, batch: int) -> float:
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def ours_sac_steps_per_s(
+    warmup: int,
+    steps: int,
+    batch: int,
+    env_id: str = "Pendulum-v1",
+    device: str = "cpu",
+    compile: bool = False,
+    untimed: int = 0,
+) -> tuple[float, float]:
+    """``steps`` timed env steps after ``warmup`` random ones and ``untimed`` updating ones
+    (where compile time goes)."""
     pl.seed_everything(0, verbose=False)
-    module = SAC(env_id="Pendulum-v1", batch_size=batch, update_after=warmup, eval_episodes=1)
-    clock = StepClock(warmup)
+    module = SAC(
+        env_id=env_id, batch_size=batch, update_after=warmup, eval_episodes=1, compile=compile
+    )
+    step_clock = StepClock(warmup + untimed)
     trainer = pl.Trainer(
+        accelerator="gpu" if device == "cuda" else "cpu",
+        devices=1,
         max_epochs=1,
-        limit_train_batches=warmup + steps,
+        limit_train_batches=warmup + untimed + steps,
         limit_val_batches=0,
         logger=False,
         enable_checkpointing=False,
@@ -170,22 +218,22 @@ def ours_sac_steps_per_s(warmup: int, steps: int, batch: int) -> float:
         enable_model_summary=False,
         num_sanity_val_steps=0,
         inference_mode=False,
-        callbacks=[ReplayCallback(), clock],
+        callbacks=[ReplayCallback(), step_clock],
     )
     trainer.fit(module)
-    return steps / (clock.end - clock.start)
+    return step_clock.clock.rates(steps)
 
 
-def sb3_sac_steps_per_s(warmup: int, steps: int, batch: int) -> float:
+def sb3_sac_steps_per_s(warmup: int, steps: int, batch: int) -> tuple[float, float]:
     from stable_baselines3 import SAC as SB3SAC
     from stable_baselines3.common.callbacks import BaseCallback
 
-    class Clock(BaseCallback):
-        start = 0.0
+    clock = Clock()
 
+    class StartClock(BaseCallback):
         def _on_step(self) -> bool:
             if self.num_timesteps == warmup:
-                Clock.start = time.perf_counter()
+                clock.start()
             return True
 
     model = SB3SAC(
@@ -197,8 +245,9 @@ def sb3_sac_steps_per_s(warmup: int, steps: int, batch: int) -> float:
         seed=0,
         device="cpu",
     )
-    model.learn(warmup + steps, callback=Clock())
-    return steps / (time.perf_counter() - Clock.start)
+    model.learn(warmup + steps, callback=StartClock())
+    clock.stop()
+    return clock.rates(steps)
 
 
 # -- recurrent updates -------------------------------------------------------------------------
@@ -222,21 +271,39 @@ def episode_batch(module: RSAC, episodes: int = 10, length: int = 200):
     return [buffer.sample(episodes, rng, m.window, m.burn_in) for _ in range(4)]
 
 
-def timed_updates_per_s(module, batches, updates: int) -> float:
-    """Our ``update`` outside a Trainer, after one warm-up update."""
+def timed_updates_per_s(module, batches, updates: int, device: str = "cpu") -> float:
+    """Our ``update`` outside a Trainer on ``device``, after two warm-up updates (which
+    compile, where ``compile`` is on)."""
+    module.to(device)
+    batches = [b.to(device) for b in batches]
     optimizers = module.configure_optimizers()
     module.optimizers = lambda: optimizers
     module.manual_backward = lambda loss: loss.backward()
-    module.update(batches[0])  # warm-up
+    for batch in batches[:2]:  # warm-up: compiles, and TD3-style delays see both branches
+        module.update(batch)
+    _sync(module.device)
     start = time.perf_counter()
     for i in range(updates):
         module.update(batches[i % len(batches)])
+    _sync(module.device)
     return updates / (time.perf_counter() - start)
 
 
-def ours_rsac_updates_per_s(updates: int, **options) -> float:
+def ours_rsac_updates_per_s(updates: int, device: str = "cpu", **options) -> float:
     module = RSAC(env_id="pendulum-p-v0", **options)
-    return timed_updates_per_s(module, episode_batch(module), updates)
+    return timed_updates_per_s(module, episode_batch(module), updates, device)
+
+
+def ours_sac_updates_per_s(updates: int, device: str = "cpu", **options) -> float:
+    """SAC updates/s on Pendulum-v1 transitions, batch 256, 256x256."""
+    module = SAC(env_id="Pendulum-v1", batch_size=256, **options)
+    buffer, rng = module.make_buffer(), np.random.default_rng(0)
+    for _ in range(5000):
+        obs, nxt = rng.normal(size=(2, module.obs_dim)).astype(np.float32)
+        act = rng.uniform(-1, 1, module.act_dim).astype(np.float32)
+        buffer.add(obs, act, float(rng.normal()), nxt, False, False)
+    batches = [buffer.sample(256, rng) for _ in range(8)]
+    return timed_updates_per_s(module, batches, updates, device)
 
 
 # -- image updates -----------------------------------------------------------------------------
@@ -329,29 +396,74 @@ def plain_rsac_updates_per_s(updates: int, batches) -> float:
     return updates / (time.perf_counter() - start)
 
 
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        names = Path("/proc/cpuinfo").read_text().split("model name")
+        cpu = names[1].split(":", 1)[1].splitlines()[0].strip()
+    except (OSError, IndexError):
+        pass
+    gpu = f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""
+    return f"{cpu} ({os.cpu_count()} cores){gpu}"
+
+
+def sac_part(warmup: int, steps: int, repeats: int) -> None:
+    """Ours, SB3 and plain PyTorch in turn, ``repeats`` times; medians and their ratios."""
+    runs = {"offpcc-pl (Lightning)": [], "Stable-Baselines3": [], "plain PyTorch": []}
+    for _ in range(repeats):
+        for name, run in zip(
+            runs, (ours_sac_steps_per_s, sb3_sac_steps_per_s, plain_sac_steps_per_s)
+        ):
+            runs[name].append(run(warmup, steps, 256))
+    wall = {k: float(np.median([r[0] for r in v])) for k, v in runs.items()}
+    cpu = {k: float(np.median([r[1] for r in v])) for k, v in runs.items()}
+    ours = "offpcc-pl (Lightning)"
+    print(f"\nSAC Pendulum-v1, batch 256, 256x256, 1 update/step, {steps} steps, ", end="")
+    print(f"median of {repeats} interleaved run(s)")
+    print(f"{'':24}{'env steps/s':>12}{'ours / it':>11}{'per CPU s':>11}{'ours / it':>11}")
+    for name in runs:
+        print(
+            f"{name:24}{wall[name]:12.1f}{wall[ours] / wall[name]:11.2f}"
+            f"{cpu[name]:11.1f}{cpu[ours] / cpu[name]:11.2f}"
+        )
+
+
+def compile_part(device: str, env_id: str, warmup: int, steps: int, updates: int) -> None:
+    """Eager against ``compile=True`` on ``device``: updates/s and a fit's env steps/s."""
+    print(f"\neager vs --model.compile true on {device}")
+    print(f"{'':52}{'eager':>9}{'compiled':>10}{'ratio':>7}")
+    seed_setting = {"summarizer": "lstm", "summarizer_layers": 2, "summarizer_hidden": 256}
+    rows = [
+        ("SAC updates/s, Pendulum-v1 batch 256", ours_sac_updates_per_s, {}),
+        ("RSAC updates/s, seed setting (10 x 200 steps)", ours_rsac_updates_per_s, seed_setting),
+    ]
+    for name, run, options in rows:
+        eager = run(updates, device, **options)
+        compiled = run(updates, device, compile=True, **options)
+        print(f"{name:52}{eager:9.2f}{compiled:10.2f}{compiled / eager:7.2f}")
+    fit = {"env_id": env_id, "device": device, "untimed": 20}  # 20 updates compile
+    eager = ours_sac_steps_per_s(warmup, steps, 256, **fit)[0]
+    compiled = ours_sac_steps_per_s(warmup, steps, 256, compile=True, **fit)[0]
+    name = f"SAC env steps/s, fit on {env_id}, batch 256"
+    print(f"{name:52}{eager:9.2f}{compiled:10.2f}{compiled / eager:7.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=["sac", "rsac", "image", "all"], default="all")
+    parser.add_argument("--part", choices=["sac", "rsac", "image", "compile", "all"], default="all")
     parser.add_argument("--steps", type=int, default=3000, help="timed env steps (sac)")
     parser.add_argument("--warmup", type=int, default=1000)
     parser.add_argument("--updates", type=int, default=20, help="timed updates (rsac, image)")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--repeats", type=int, default=1, help="interleaved runs (sac)")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default=None, help="(compile)")
+    parser.add_argument("--env", default="Pendulum-v1", help="env of the fit (compile)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {args.threads} thread(s)")
+    print(f"torch {torch.__version__}, {args.threads} thread(s), {machine()}")
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (before)")
     if args.part in ("sac", "all"):
-        batch = 256
-        ours = ours_sac_steps_per_s(args.warmup, args.steps, batch)
-        sb3 = sb3_sac_steps_per_s(args.warmup, args.steps, batch)
-        plain = plain_sac_steps_per_s(args.warmup, args.steps, batch)
-        print(f"\nSAC Pendulum-v1, batch {batch}, 256x256, 1 update/step, {args.steps} steps")
-        print(f"{'':24}{'env steps/s':>12}{'ours / it':>11}")
-        for name, value in (
-            ("offpcc-pl (Lightning)", ours),
-            ("Stable-Baselines3", sb3),
-            ("plain PyTorch", plain),
-        ):
-            print(f"{name:24}{value:12.1f}{ours / value:11.2f}")
+        sac_part(args.warmup, args.steps, args.repeats)
     if args.part in ("rsac", "all"):
         seed_setting = {"summarizer": "lstm", "summarizer_layers": 2, "summarizer_hidden": 256}
         probe = RSAC(env_id="pendulum-p-v0", **seed_setting)
@@ -375,6 +487,10 @@ def main() -> None:
             print(f"{'updates/s, ' + name:44}{value:10.2f}")
         acting = image_acting_steps_per_s(args.steps // 10)
         print(f"{'env steps/s acting (render + act, no update)':44}{acting:10.2f}")
+    if args.part == "compile":
+        device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        compile_part(device, args.env, args.warmup, args.steps, args.updates)
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (after)")
 
 
 if __name__ == "__main__":

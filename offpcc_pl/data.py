@@ -32,15 +32,19 @@ class ReplayDataset(IterableDataset):
         window: int | None = None,
         burn_in: int = 0,
         updates_per_step: int = 1,
+        pin: bool = False,
     ) -> None:
+        """``pin``: batches in page-locked memory, for a module on a CUDA device."""
         self.buffer, self.batch_size, self.rng = buffer, batch_size, rng
         self.window, self.burn_in = window, burn_in
-        self.updates_per_step = updates_per_step
+        self.updates_per_step, self.pin = updates_per_step, pin
 
     def sample(self) -> Batch:
         if isinstance(self.buffer, EpisodeBuffer):
-            return self.buffer.sample(self.batch_size, self.rng, self.window, self.burn_in)
-        return self.buffer.sample(self.batch_size, self.rng)
+            return self.buffer.sample(
+                self.batch_size, self.rng, self.window, self.burn_in, pin=self.pin
+            )
+        return self.buffer.sample(self.batch_size, self.rng, pin=self.pin)
 
     def __iter__(self) -> Iterator[list[Batch]]:
         while True:

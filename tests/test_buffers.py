@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from offpcc_pl.buffers import EpisodeBuffer, TransitionBuffer
@@ -130,3 +131,21 @@ def test_episode_buffer_state_round_trip_keeps_the_episode_in_progress() -> None
             False,
         )
     assert np.array_equal(copy.obs, buffer.obs) and np.array_equal(copy.lengths, buffer.lengths)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="page-locked memory needs CUDA")
+def test_pinned_samples_equal_pageable_ones() -> None:
+    transitions = TransitionBuffer(obs_dim=2, act_dim=1, capacity=8)
+    fill_transitions(transitions, 8)
+    episodes = EpisodeBuffer(obs_dim=2, act_dim=1, capacity=4, max_len=5)
+    for t in range(10):
+        obs = np.full(2, t, dtype=np.float32)
+        episodes.add(obs, np.array([t], np.float32), float(t), obs + 1, False, t % 5 == 4)
+    for buffer in (transitions, episodes):
+        pageable = buffer.sample(6, np.random.default_rng(1))
+        pinned = buffer.sample(6, np.random.default_rng(1), pin=True)
+        for a, b in zip(pageable._values(), pinned._values()):
+            if a is not None:
+                assert b.is_pinned() and torch.equal(a, b)
+        moved = pinned.to("cuda", non_blocking=True)
+        assert moved.obs.is_cuda and torch.equal(moved.obs.cpu(), pageable.obs)

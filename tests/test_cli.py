@@ -162,3 +162,18 @@ def test_last_checkpoint_follows_every_epoch_during_warm_up(workdir: Path) -> No
     assert out.returncode == 0, out.stderr[-2000:]
     ckpt = torch.load(workdir / "run/last.ckpt", weights_only=True)
     assert ckpt["epoch"] == 1 and replay_state(ckpt)["env_steps"] == 120
+
+
+def test_compiled_fit_resumes_without_compile(workdir: Path) -> None:
+    # `compile` is no part of a run's identity (issue 10): either way, the same run goes on
+    args = [*tiny_args("SAC"), "--trainer.default_root_dir", "run"]
+    first = run_cli(
+        "fit", *args, "--trainer.max_epochs", "1", "--model.compile", "true", cwd=workdir
+    )
+    assert first.returncode == 0, first.stderr[-2000:]
+    ckpt = torch.load(workdir / "run/last.ckpt", weights_only=True)
+    assert ckpt["hyper_parameters"]["compile"] and ckpt["n_updates"] == 30
+    second = run_cli("fit", *args, "--trainer.max_epochs", "2", "--ckpt_path", "last", cwd=workdir)
+    assert second.returncode == 0, second.stderr[-2000:]
+    ckpt = torch.load(workdir / "run/last.ckpt", weights_only=True)
+    assert replay_state(ckpt)["env_steps"] == 120 and ckpt["n_updates"] == 90

@@ -38,10 +38,10 @@ def test_td_target_bootstraps_unless_terminated() -> None:
 
 
 def test_critic_loss_sums_the_twin_mses() -> None:
-    loss, metrics = critic_loss([col(1, 2), col(0, 0)], col(1, 1), None)
+    loss, metrics = critic_loss(torch.stack([col(1, 2), col(0, 0)]), col(1, 1), None)
     assert loss.item() == pytest.approx(0.5 + 1.0)
     assert metrics["q/mean"].item() == pytest.approx(1.5)
-    masked, _ = critic_loss([col(1, 2), col(0, 0)], col(1, 1), col(1, 0))
+    masked, _ = critic_loss(torch.stack([col(1, 2), col(0, 0)]), col(1, 1), col(1, 0))
     assert masked.item() == pytest.approx(0.0 + 1.0)
 
 

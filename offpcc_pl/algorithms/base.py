@@ -4,7 +4,7 @@ One update serves all six algorithms. Observations pass through *encoders* befor
 heads: the identity for DDPG/TD3/SAC (a transition batch is a T=1 sequence), recurrent
 summarizers for RDPG/RTD3/RSAC. Image observations first go through the seed's conv encoder
 (:mod:`offpcc_pl.encoders`, issue 11), whose features the encoders then read. The subclasses
-only say how the next-state value and the policy loss are computed (:meth:`target_value`,
+only say how the next-state value and the policy loss are computed (:meth:`next_value`,
 :meth:`actor_loss`) and how to explore.
 """
 
@@ -32,7 +32,7 @@ from offpcc_pl.envs.make import TEST_SEED, HistoryInputs, make_env
 from offpcc_pl.envs.wrappers import is_image_space
 from offpcc_pl.errors import ConfigError, TrainingDiverged
 from offpcc_pl.monitor import ReplaySource, find_replay, log_at_env_step
-from offpcc_pl.nets import Critic, Hidden, Summarizer, SummarizerKind
+from offpcc_pl.nets import Critics, Hidden, Summarizer, SummarizerKind
 from offpcc_pl.replay_memory import (
     available_memory,
     check_replay_fits,
@@ -40,6 +40,45 @@ from offpcc_pl.replay_memory import (
     item_bytes,
 )
 from offpcc_pl.rollout import play_episode
+
+Feats = Tensor | list[Tensor]  # one (B, T, F) tensor all critics read, or one per critic
+
+
+def _first(feats: Feats) -> Tensor:
+    return feats if isinstance(feats, Tensor) else feats[0]
+
+
+def _slice(feats: Feats, start: int | None, stop: int | None) -> Feats:
+    """``feats[:, start:stop]`` of each feature tensor (the time axis)."""
+    if isinstance(feats, Tensor):
+        return feats[:, start:stop]
+    return [f[:, start:stop] for f in feats]
+
+
+def _detach(feats: Feats) -> Feats:
+    return feats.detach() if isinstance(feats, Tensor) else [f.detach() for f in feats]
+
+
+def adam(params: list[nn.Parameter], lr: float) -> torch.optim.Adam:
+    """Adam with ``fused=True`` (one kernel per parameter group on CPU and CUDA; the
+    per-tensor ``foreach`` path runs a dozen small ops per tensor on CPU, issue 10).
+
+    A loaded optimizer state brings the flags it was saved with (``foreach`` in checkpoints
+    of earlier versions): a post-hook puts this optimizer's own flags back.
+    """
+    optimizer = torch.optim.Adam(params, lr=lr, fused=True)
+    flags = {k: optimizer.defaults[k] for k in ("foreach", "fused", "capturable")}
+
+    def keep_flags(opt: torch.optim.Optimizer) -> None:
+        for group in opt.param_groups:
+            group.update(flags)
+            for param in group["params"]:  # fused Adam keeps ``step`` on the param's device
+                state = opt.state.get(param, {})
+                if "step" in state:
+                    state["step"] = state["step"].to(param.device, torch.float32)
+
+    optimizer.register_load_state_dict_post_hook(keep_flags)
+    return optimizer
 
 
 class PassThrough(nn.Module):
@@ -111,6 +150,7 @@ class OffPolicyModule(pl.LightningModule):
         eval_episodes: PositiveInt = 10,
         image_embedding: PositiveInt = 50,
         image_shift: NonNegativeInt = 4,
+        compile: bool = False,
     ) -> None:
         """Common options.
 
@@ -129,6 +169,9 @@ class OffPolicyModule(pl.LightningModule):
             image_embedding: feature size of the conv encoder (image observations only).
             image_shift: DrQ random-shift augmentation of replayed images, the largest shift
                 in pixels (the seed and DrQ: 4); 0 turns it off. Image observations only.
+            compile: compile the update's two loss stages with ``torch.compile`` (on CUDA
+                as CUDA graphs, ``mode="reduce-overhead"``). The same losses as without it;
+                not part of a run's identity, so a run may resume with or without it.
         """
         super().__init__()
         self.save_hyperparameters(ignore=["_memory"])
@@ -152,6 +195,7 @@ class OffPolicyModule(pl.LightningModule):
         self._n_summed = 0
         self._checked_at = 0  # n_updates at the last divergence check that passed
         self._test_results: list[dict[str, float]] = []
+        self._compiled: tuple[Any, Any] | None = None  # the compiled loss stages, built lazily
 
     def make_env(self, render_mode: str | None = None) -> gymnasium.Env:
         """The env this agent acts in (recurrent agents may observe their last action/reward)."""
@@ -191,9 +235,7 @@ class OffPolicyModule(pl.LightningModule):
         self.actor_encoder = first if share == "all" else self._encoder()
         feat_dim = first.output_dim
         self.actor = self.make_actor(feat_dim, self.act_dim, hidden_sizes)
-        self.critics = nn.ModuleList(
-            Critic(feat_dim, self.act_dim, hidden_sizes) for _ in range(n_critics)
-        )
+        self.critics = Critics(feat_dim, self.act_dim, hidden_sizes, n_critics)
         self.critic_targets = self._frozen_copy(self.critics)
         self.image_encoder_target = self._frozen_copy(self.image_encoder)
         self.critic_encoder_targets = self._frozen_copy(self.critic_encoders)
@@ -242,14 +284,8 @@ class OffPolicyModule(pl.LightningModule):
         actor_params = [
             p for p in self._unique_params(self.actor, self.actor_encoder) if id(p) not in shared
         ]  # share="all": the summarizer learns from the critic loss only
-        # Parameter lists are fixed from here on: build them once, not every update.
-        self._critic_head_params = list(self.critics.parameters())
-        self._polyak = self._polyak_pairs()
-        # foreach: one fused kernel per step instead of a Python loop over ~20 tensors
-        return [
-            torch.optim.Adam(critic_params, lr=lr, foreach=True),
-            torch.optim.Adam(actor_params, lr=lr, foreach=True),
-        ]
+        self._polyak = self._polyak_pairs()  # parameter lists are fixed from here on
+        return [adam(critic_params, lr), adam(actor_params, lr)]
 
     # -- data --------------------------------------------------------------------------------
 
@@ -285,6 +321,7 @@ class OffPolicyModule(pl.LightningModule):
             m.window,
             m.burn_in,
             self.hparams.updates_per_step,
+            pin=self.device.type == "cuda",
         )
         return ResumableLoader(dataset)
 
@@ -321,24 +358,23 @@ class OffPolicyModule(pl.LightningModule):
 
     # -- the update --------------------------------------------------------------------------
 
-    def target_value(
-        self,
-        actor_feat_next: Tensor,
-        target_feats_next: list[Tensor],
-        actor_target_feat_next: Tensor | None,
-    ) -> Tensor:
-        """``V(s')`` for the TD target, without gradient, ``(B, T, 1)``."""
+    def next_value(self, next_feat: Tensor, critic_target_feats: Feats) -> Tensor:
+        """``V(s')`` for the TD target, without gradient, ``(B, T, 1)``.
+
+        Args:
+            next_feat: the policy's features of ``s'``, ``(B, T, F)`` (from the target actor's
+                encoder where the algorithm has a target actor).
+            critic_target_feats: the target critics' features of ``s'``.
+        """
         raise NotImplementedError
 
     def actor_loss(
-        self, actor_feat: Tensor, critic_feats: list[Tensor], mask: Tensor | None
+        self, actor_feat: Tensor, critic_feats: Feats, mask: Tensor | None
     ) -> tuple[Tensor, dict]:
-        """Policy loss (critic features are detached, critic weights frozen)."""
+        """The loss of every optimizer but the critics' (critic features come detached; call
+        the critics ``frozen`` so that their weights get no gradient). Compiled by
+        ``compile``, as :meth:`critic_stage` is."""
         raise NotImplementedError
-
-    def after_actor_step(self, mask: Tensor | None) -> dict:
-        """Hook for extra steps after the actor's (SAC: the temperature)."""
-        return {}
 
     @property
     def policy_delay(self) -> int:
@@ -351,17 +387,19 @@ class OffPolicyModule(pl.LightningModule):
             return  # warm-up: the step counts, no update and no batch drawn
         batches, _, _ = next(dataloader_iter)  # one item per env step: updates_per_step batches
         for batch in batches:
-            self.update(batch.to(self.device))
+            self.update(batch.to(self.device, non_blocking=True))  # pinned on CUDA: no sync
         if self.n_updates - self._checked_at >= self.divergence_check_every:
             self.check_divergence()
 
-    def _encode(self, encoders: nn.ModuleList, obs: Tensor) -> list[Tensor]:
-        """Run each distinct encoder once over ``(B, T+1, O)``; shared ones give one result."""
+    def _encode(self, encoders: nn.ModuleList, obs: Tensor) -> Feats:
+        """Run each distinct encoder once over ``(B, T+1, O)``: one ``(B, T+1, F)`` tensor
+        when all critics read the same features, else one per critic."""
         cache: dict[int, Tensor] = {}
         for encoder in encoders:
             if id(encoder) not in cache:
                 cache[id(encoder)] = encoder(obs)[0]  # (B, T+1, F)
-        return [cache[id(encoder)] for encoder in encoders]
+        feats = [cache[id(encoder)] for encoder in encoders]
+        return feats[0] if all(f is feats[0] for f in feats) else feats
 
     def _embed_images(self, obs: Tensor) -> tuple[Tensor, Tensor]:
         """Image batches (issue 11): DrQ-shifted uint8 frames ``(B, T+1, C, H, W)`` as
@@ -384,48 +422,68 @@ class OffPolicyModule(pl.LightningModule):
         return obs, obs.detach()  # targets read only the next step, obs[:, 1]
 
     def update(self, batch: Batch) -> None:
-        """One gradient update: critic, then (delayed) actor and extras, then targets."""
-        critic_opt, actor_opt = self.optimizers()[:2]
-        mask = batch.mask
+        """One gradient update: critic, then (delayed) actor and extras, then targets.
+
+        The two loss stages are the units that ``compile`` compiles; the encoders with
+        recurrent state the actor trains run outside them, so each compiled graph is
+        differentiated once (its outputs never feed two backward passes).
+        """
+        critic_opt, *actor_opts = self.optimizers()
+        critic_stage, actor_loss = self._stages()
         obs, target_obs = self._embed_images(batch.obs)  # (B, T+1, O) each
-        critic_feats = self._encode(self.critic_encoders, obs)  # [(B, T+1, F)] with grad
         share_all = self.actor_encoder is self.critic_encoders[0]
         # the actor reads image features detached: only the critic loss trains the encoder
-        actor_feats = critic_feats[0].detach() if share_all else self.actor_encoder(obs.detach())[0]
-        with torch.no_grad():
-            target_feats = self._encode(self.critic_encoder_targets, target_obs)
-            actor_target_feats = (
-                self.actor_encoder_target(target_obs)[0] if self.target_actor else None
-            )
-            next_value = self.target_value(
-                actor_feats.detach()[:, 1:],
-                [f[:, 1:] for f in target_feats],
-                None if actor_target_feats is None else actor_target_feats[:, 1:],
-            )  # (B, T, 1)
-            target = td_target(batch.rew, batch.done, next_value, self.hparams.gamma)
-        qs = [critic(f[:, :-1], batch.act) for critic, f in zip(self.critics, critic_feats)]
-        loss, metrics = critic_loss(qs, target, mask)
-        critic_opt.zero_grad(set_to_none=True)
-        self.manual_backward(loss)
-        critic_opt.step()
-
+        actor_feats = None if share_all else self.actor_encoder(obs.detach())[0]  # (B, T+1, F)
+        loss, metrics, critic_feats = critic_stage(obs, target_obs, actor_feats, batch)
+        self._step([critic_opt], loss)
         if self.n_updates % self.policy_delay == 0:
-            self._set_critic_grad(False)  # the policy loss must not train the critics
-            loss, actor_metrics = self.actor_loss(
-                actor_feats[:, :-1], [f[:, :-1].detach() for f in critic_feats], mask
-            )
-            self._set_critic_grad(True)
-            actor_opt.zero_grad(set_to_none=True)
-            self.manual_backward(loss)
-            actor_opt.step()
-            metrics.update(actor_metrics, **self.after_actor_step(mask))
+            actor_feats = _first(critic_feats) if share_all else actor_feats[:, :-1]
+            loss, actor_metrics = actor_loss(actor_feats, critic_feats, batch.mask)
+            self._step(actor_opts, loss)
+            metrics.update(actor_metrics)
             polyak_update(*self._polyak, self.hparams.tau)
         self.n_updates += 1
         self._accumulate(metrics)
 
-    def _set_critic_grad(self, enabled: bool) -> None:
-        for param in self._critic_head_params:
-            param.requires_grad_(enabled)
+    def critic_stage(
+        self, obs: Tensor, target_obs: Tensor, actor_feats: Tensor | None, batch: Batch
+    ) -> tuple[Tensor, dict, Feats]:
+        """The critic loss, its metrics and the critics' features of ``s`` (detached, for the
+        actor loss). ``actor_feats`` ``(B, T+1, F)`` (None: the actor reads the critics')."""
+        critic_feats = self._encode(self.critic_encoders, obs)  # (B, T+1, F) with grad
+        with torch.no_grad():
+            target_feats = self._encode(self.critic_encoder_targets, target_obs)
+            if self.target_actor:
+                next_feat = self.actor_encoder_target(target_obs)[0]
+            else:
+                next_feat = _first(critic_feats) if actor_feats is None else actor_feats
+            next_value = self.next_value(next_feat[:, 1:], _slice(target_feats, 1, None))
+            target = td_target(batch.rew, batch.done, next_value, self.hparams.gamma)  # (B, T, 1)
+        qs = self.critics(_slice(critic_feats, None, -1), batch.act)  # (C, B, T, 1)
+        loss, metrics = critic_loss(qs, target, batch.mask)
+        return loss, metrics, _detach(_slice(critic_feats, None, -1))
+
+    def _stages(self) -> tuple[Any, Any]:
+        """:meth:`critic_stage` and :meth:`actor_loss`, compiled when ``compile`` is on."""
+        if not self.hparams.compile:
+            return self.critic_stage, self.actor_loss
+        cuda = self.device.type == "cuda"
+        if self._compiled is None:
+            mode = "reduce-overhead" if cuda else None  # CUDA graphs: no launch per kernel
+            self._compiled = (
+                torch.compile(self.critic_stage, mode=mode),
+                torch.compile(self.actor_loss, mode=mode),
+            )
+        if cuda:  # a new iteration: graph outputs of the last update may be overwritten
+            torch.compiler.cudagraph_mark_step_begin()
+        return self._compiled
+
+    def _step(self, optimizers: list, loss: Tensor) -> None:
+        for optimizer in optimizers:
+            optimizer.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        for optimizer in optimizers:
+            optimizer.step()
 
     def check_divergence(self) -> None:
         """Raise :class:`TrainingDiverged` naming the losses that became NaN/inf since the
@@ -496,6 +554,11 @@ class OffPolicyModule(pl.LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         check_same_run(checkpoint, self.identity(), "this module")
+        # checkpoints of separate critics: the weights stack in a load hook of Critics,
+        # their Adam state here (the optimizers load after this hook)
+        if "critics.0.net.0.weight" in checkpoint.get("state_dict", {}):
+            for optimizer_state in checkpoint.get("optimizer_states", [])[:1]:
+                self.critics.stack_old_adam_state(optimizer_state)
         self.n_updates = self._checked_at = checkpoint.get("n_updates", 0)
         sums = checkpoint.get("loss_sums") or {"sums": {}, "count": 0}
         self._sums = {k: v.to(self.device) for k, v in sums["sums"].items()}

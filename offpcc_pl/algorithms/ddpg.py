@@ -7,7 +7,7 @@ from typing import Any
 from jsonargparse.typing import NonNegativeFloat
 from torch import Tensor, nn
 
-from offpcc_pl.algorithms.base import OffPolicyModule
+from offpcc_pl.algorithms.base import Feats, OffPolicyModule
 from offpcc_pl.algorithms.losses import deterministic_actor_loss
 from offpcc_pl.nets import DeterministicActor
 
@@ -25,10 +25,11 @@ class DeterministicPolicyModule(OffPolicyModule):
         return (act + self.hparams.action_noise * act.new_empty(act.shape).normal_()).clamp(-1, 1)
 
     def actor_loss(
-        self, actor_feat: Tensor, critic_feats: list[Tensor], mask: Tensor | None
+        self, actor_feat: Tensor, critic_feats: Feats, mask: Tensor | None
     ) -> tuple[Tensor, dict]:
-        q = self.critics[0](critic_feats[0], self.actor(actor_feat))  # (B, T, 1)
-        return deterministic_actor_loss(q, mask)
+        # the first critic only (TD3, Fujimoto et al. 2018, algorithm 1)
+        q = self.critics(critic_feats, self.actor(actor_feat), frozen=True, heads=1)  # (1, B, T, 1)
+        return deterministic_actor_loss(q[0], mask)
 
 
 class DDPG(DeterministicPolicyModule):
@@ -44,11 +45,6 @@ class DDPG(DeterministicPolicyModule):
         """
         super().__init__(**kwargs)
 
-    def target_value(
-        self,
-        actor_feat_next: Tensor,
-        target_feats_next: list[Tensor],
-        actor_target_feat_next: Tensor | None,
-    ) -> Tensor:
-        next_act = self.actor_target(actor_target_feat_next)  # (B, T, A)
-        return self.critic_targets[0](target_feats_next[0], next_act)  # (B, T, 1)
+    def next_value(self, next_feat: Tensor, critic_target_feats: Feats) -> Tensor:
+        next_act = self.actor_target(next_feat)  # (B, T, A)
+        return self.critic_targets(critic_target_feats, next_act)[0]  # (B, T, 1)

@@ -26,9 +26,13 @@ def td_target(rew: Tensor, done: Tensor, next_value: Tensor, gamma: float) -> Te
     return rew + gamma * (1.0 - done) * next_value  # (B, T, 1)
 
 
-def critic_loss(qs: list[Tensor], target: Tensor, mask: Tensor | None) -> tuple[Tensor, dict]:
-    """Sum over critics of the masked mean squared TD error (seed, CleanRL: no 1/2 factor)."""
-    loss = sum(masked_mean((q - target) ** 2, mask) for q in qs)
+def critic_loss(qs: Tensor, target: Tensor, mask: Tensor | None) -> tuple[Tensor, dict]:
+    """Sum over critics of the masked mean squared TD error (seed, CleanRL: no 1/2 factor).
+
+    ``qs`` ``(C, B, T, 1)`` stacks the C critics' values, ``target`` is ``(B, T, 1)``. The sum
+    of the C masked means is the masked mean of the sum (they share the mask).
+    """
+    loss = masked_mean(((qs - target) ** 2).sum(0), mask)  # sum over critics of (B, T, 1)
     return loss, {"loss/critic": loss.detach(), "q/mean": masked_mean(qs[0].detach(), mask)}
 
 

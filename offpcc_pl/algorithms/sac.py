@@ -9,7 +9,7 @@ import torch
 from jsonargparse.typing import PositiveFloat
 from torch import Tensor, nn
 
-from offpcc_pl.algorithms.base import OffPolicyModule
+from offpcc_pl.algorithms.base import Feats, OffPolicyModule, adam
 from offpcc_pl.algorithms.losses import alpha_loss, sac_actor_loss
 from offpcc_pl.nets import GaussianActor
 
@@ -34,7 +34,6 @@ class SAC(OffPolicyModule):
         super().__init__(**kwargs)
         self.log_alpha = nn.Parameter(torch.tensor(math.log(init_alpha)))
         self.target_entropy = -float(self.act_dim) if target_entropy is None else target_entropy
-        self._last_logp: Tensor | None = None
 
     @property
     def alpha(self) -> Tensor:
@@ -44,35 +43,25 @@ class SAC(OffPolicyModule):
         return GaussianActor(feat_dim, act_dim, hidden_sizes)
 
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
-        alpha_opt = torch.optim.Adam([self.log_alpha], lr=self.hparams.lr, foreach=True)
-        return [*super().configure_optimizers(), alpha_opt]
+        return [*super().configure_optimizers(), adam([self.log_alpha], self.hparams.lr)]
 
     def policy(self, actor: nn.Module, feat: Tensor, deterministic: bool) -> Tensor:
         return actor(feat, deterministic)[0]
 
-    def target_value(
-        self,
-        actor_feat_next: Tensor,
-        target_feats_next: list[Tensor],
-        actor_target_feat_next: Tensor | None,
-    ) -> Tensor:
-        next_act, next_logp = self.actor(actor_feat_next)  # (B, T, A), (B, T, 1)
-        q1, q2 = (c(f, next_act) for c, f in zip(self.critic_targets, target_feats_next))
-        return torch.min(q1, q2) - self.alpha * next_logp  # (B, T, 1)
+    def next_value(self, next_feat: Tensor, critic_target_feats: Feats) -> Tensor:
+        next_act, next_logp = self.actor(next_feat)  # (B, T, A), (B, T, 1)
+        next_q = self.critic_targets(critic_target_feats, next_act)  # (2, B, T, 1)
+        return torch.min(next_q[0], next_q[1]) - self.alpha * next_logp  # (B, T, 1)
 
     def actor_loss(
-        self, actor_feat: Tensor, critic_feats: list[Tensor], mask: Tensor | None
+        self, actor_feat: Tensor, critic_feats: Feats, mask: Tensor | None
     ) -> tuple[Tensor, dict]:
+        """Policy loss plus temperature loss: neither has a gradient in the other's
+        parameters (alpha and log pi enter detached), so one backward serves both."""
         act, logp = self.actor(actor_feat)  # (B, T, A), (B, T, 1)
-        q1, q2 = (c(f, act) for c, f in zip(self.critics, critic_feats))
-        self._last_logp = logp
-        return sac_actor_loss(torch.min(q1, q2), logp, self.alpha, mask)
-
-    def after_actor_step(self, mask: Tensor | None) -> dict:
-        alpha_opt = self.optimizers()[2]
-        loss, metrics = alpha_loss(self.log_alpha, self._last_logp, self.target_entropy, mask)
-        alpha_opt.zero_grad(set_to_none=True)
-        self.manual_backward(loss)
-        alpha_opt.step()
-        self._last_logp = None
-        return metrics
+        q = self.critics(critic_feats, act, frozen=True)  # (2, B, T, 1)
+        loss, metrics = sac_actor_loss(torch.min(q[0], q[1]), logp, self.alpha, mask)
+        temperature_loss, alpha_metrics = alpha_loss(
+            self.log_alpha, logp, self.target_entropy, mask
+        )
+        return loss + temperature_loss, {**metrics, **alpha_metrics}

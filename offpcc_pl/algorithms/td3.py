@@ -8,6 +8,7 @@ import torch
 from jsonargparse.typing import NonNegativeFloat, PositiveInt
 from torch import Tensor
 
+from offpcc_pl.algorithms.base import Feats
 from offpcc_pl.algorithms.ddpg import DeterministicPolicyModule
 from offpcc_pl.algorithms.losses import smoothed_target_action
 
@@ -37,16 +38,9 @@ class TD3(DeterministicPolicyModule):
     def policy_delay(self) -> int:
         return self.hparams.policy_delay
 
-    def target_value(
-        self,
-        actor_feat_next: Tensor,
-        target_feats_next: list[Tensor],
-        actor_target_feat_next: Tensor | None,
-    ) -> Tensor:
+    def next_value(self, next_feat: Tensor, critic_target_feats: Feats) -> Tensor:
         next_act = smoothed_target_action(
-            self.actor_target(actor_target_feat_next),
-            self.hparams.target_noise,
-            self.hparams.noise_clip,
+            self.actor_target(next_feat), self.hparams.target_noise, self.hparams.noise_clip
         )  # (B, T, A)
-        q1, q2 = (c(f, next_act) for c, f in zip(self.critic_targets, target_feats_next))
-        return torch.min(q1, q2)  # (B, T, 1)
+        next_q = self.critic_targets(critic_target_feats, next_act)  # (2, B, T, 1)
+        return torch.min(next_q[0], next_q[1])  # (B, T, 1)
