@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import builtins
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -173,3 +175,26 @@ def test_dry_run_and_usage_errors(
     assert "put them after --" in capsys.readouterr().err
     assert multifit_command(["--", "--model", "SAC"]) == 2  # no seeds
     assert "--seeds" in capsys.readouterr().err
+
+
+def test_ctrl_c_is_passed_on_once_not_retried_and_resumable(tmp_path: Path) -> None:
+    """SIGINT to multifit (a terminal's Ctrl-C: the fit runs in its own process group) reaches
+    the fit once; it saves last.ckpt mid-epoch, multifit exits 130 without a retry and
+    without starting the next seed, and the same command then finishes both."""
+    steps = 1500
+    cmd = ["offpcc-pl", "multifit", "--seeds", "0", "1", "--", *FIT]
+    cmd += ["--trainer.max_epochs", "1", "--trainer.limit_train_batches", str(steps)]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=ENV, stdout=subprocess.PIPE, text=True)
+    run = tmp_path / "checkpoints" / "Pendulum-v1-SAC"
+    deadline = time.time() + 120
+    while not (run / "seed0" / "csv").exists() and time.time() < deadline:
+        time.sleep(0.1)
+    time.sleep(3.0)  # into the epoch
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out[-3000:]
+    assert "retrying" not in out and "run the same command again to resume" in out
+    assert 0 < checkpoint_env_steps(run / "seed0") < steps
+    assert not (run / "seed1").exists()
+    multifit(*cmd[2:], cwd=tmp_path)
+    assert [checkpoint_env_steps(run / f"seed{k}") for k in (0, 1)] == [steps, steps]

@@ -30,6 +30,9 @@ RAY_HINT = "Ray is not installed: pip install 'offpcc-pl[ray]'"
 # Tests only: comma-separated seeds whose first attempt is killed (SIGKILL) once its first
 # epoch is checkpointed and logged, so that the retry must resume from last.ckpt.
 KILL_ENV = "OFFPCC_MULTIFIT_TEST_KILL"
+# A fit stopped by SIGINT / SIGTERM saves last.ckpt and exits 128 + signal: the user's
+# decision, so the trial is not retried and the trials after it do not start.
+EXIT_INTERRUPTED = (128 + signal.SIGINT, 128 + signal.SIGTERM)
 DEFAULT_ENV_ID = "Pendulum-v1"  # OffPolicyModule's default env_id
 CLASS_KEYS = ("model", "model.class_path")
 NAMED_KEYS = (*CLASS_KEYS, "model.env_id", "model.init_args.env_id")
@@ -231,7 +234,9 @@ def run_trial(
     _say(f"{trial.name}: offpcc-pl {' '.join(cmd[3:])}", log)
     Path(trial.run_dir).mkdir(parents=True, exist_ok=True)
     stderr = subprocess.STDOUT if log is not None else None
-    proc = subprocess.Popen(cmd, cwd=trial.cwd, stdout=log, stderr=stderr)
+    # its own process group: a Ctrl-C in the terminal reaches multifit only, which forwards
+    # it once (two would make the fit stop at once, before it saves)
+    proc = subprocess.Popen(cmd, cwd=trial.cwd, stdout=log, stderr=stderr, process_group=0)
     try:
         while proc.poll() is None:
             if kill_after_first_epoch and not resuming and _first_epoch_done(trial):
@@ -240,11 +245,39 @@ def run_trial(
                 _say(f"{trial.name}: killed after its first checkpoint ({KILL_ENV})", log)
                 break
             time.sleep(0.05)
+    except (KeyboardInterrupt, Terminated) as err:
+        signum = err.signum if isinstance(err, Terminated) else signal.SIGINT
+        proc.send_signal(signum)  # the fit saves last.ckpt at its current env step
+        _say(f"{trial.name}: {signal.Signals(signum).name} passed on, waiting for its save", log)
+        return _wait_forwarding(proc)
     except BaseException:
         proc.kill()
         proc.wait()
         raise
     return proc.returncode
+
+
+class Terminated(Exception):
+    """SIGTERM to multifit, raised in the main thread like KeyboardInterrupt for SIGINT."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated(signum)
+
+
+def _wait_forwarding(proc: subprocess.Popen) -> int:
+    """Wait for the fit; a further signal is passed on too (the fit then stops at once)."""
+    while True:
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:
+            proc.send_signal(signal.SIGINT)
+        except Terminated as err:
+            proc.send_signal(err.signum)
 
 
 def _trial_result(trial: Trial, returncode: int) -> dict[str, Any]:
@@ -264,10 +297,17 @@ def run_sequential(trials: list[Trial], max_failures: int, kill_seeds: set[int])
         while True:
             attempts += 1
             returncode = run_trial(trial, kill_after_first_epoch=trial.seed in kill_seeds)
-            if returncode in (0, EXIT_USAGE) or attempts > max_failures:
+            if returncode in (0, EXIT_USAGE, *EXIT_INTERRUPTED) or attempts > max_failures:
                 break
             print(f"[multifit] {trial.name}: exit {returncode}, retrying", flush=True)
         results.append(_trial_result(trial, returncode))
+        if returncode in EXIT_INTERRUPTED:
+            print(
+                f"[multifit] {trial.name}: interrupted, last.ckpt saved; run the same command "
+                "again to resume",
+                flush=True,
+            )
+            break
         if returncode == EXIT_USAGE:  # a bad fit argument fails every seed alike
             break
     return results
@@ -284,7 +324,7 @@ def _ray_trainable(config: dict[str, Any]) -> None:
     Path(trial.run_dir).mkdir(parents=True, exist_ok=True)
     with open(Path(trial.run_dir) / "fit.log", "a") as log:
         returncode = run_trial(trial, log, trial.seed in config["kill_seeds"])
-    if returncode not in (0, EXIT_USAGE):
+    if returncode not in (0, EXIT_USAGE, *EXIT_INTERRUPTED):  # interrupted: no retry
         raise RuntimeError(
             f"{trial.name}: offpcc-pl fit exited with {returncode}; see {trial.run_dir}/fit.log"
         )
@@ -433,9 +473,16 @@ def _multifit(argv: list[str]) -> int:
         storage = Path(os.path.commonpath(groups)) / "ray_results"
         results = run_ray(trials, args, kill_seeds, storage)
     else:
-        results = run_sequential(trials, args.max_failures, kill_seeds)
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+        try:
+            results = run_sequential(trials, args.max_failures, kill_seeds)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
     _print_results(results)
     codes = [row["returncode"] for row in results]
+    interrupted = [code for code in codes if code in EXIT_INTERRUPTED]
+    if interrupted:
+        return interrupted[0]
     if len(results) < len(trials) or any(code == EXIT_USAGE for code in codes):
         return EXIT_USAGE
     return 0 if all(code == 0 for code in codes) else 1
