@@ -75,6 +75,7 @@ def test_trains_three_agents_and_writes_table_and_figure(tiny_suite: Path) -> No
         wall, cpu = re.fullmatch(r"(\d+) \((\d+)\)", wall_cpu).groups()
         assert int(wall) >= 0 and int(cpu) >= 0
     assert "Machine:" in table
+    assert table_row(table, "bumps")[3] == "not run"  # the table covers the whole suite
     assert (tiny_suite / "pomdp.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
