@@ -43,17 +43,6 @@ def _obs_shape(obs_dim: int | tuple[int, ...]) -> tuple[int, ...]:
     return (obs_dim,) if isinstance(obs_dim, int) else tuple(obs_dim)
 
 
-def _gather(array: np.ndarray, idx: np.ndarray, pin: bool) -> Tensor:
-    """``array[idx]`` along the first axis; ``pin``: written straight into page-locked memory,
-    which copies to a CUDA device asynchronously (issue 10)."""
-    if not pin:
-        return torch.from_numpy(array[idx])
-    dtype = torch.from_numpy(array[:0]).dtype
-    out = torch.empty((len(idx), *array.shape[1:]), dtype=dtype, pin_memory=True)
-    np.take(array, idx, axis=0, out=out.numpy())
-    return out
-
-
 def _tensor(array: np.ndarray) -> Tensor:
     """A standalone copy (a view would drag the whole preallocated array into a checkpoint)."""
     return torch.from_numpy(np.array(array, copy=True))
@@ -128,14 +117,13 @@ class TransitionBuffer(ReplayBuffer):
         self.ptr = (i + 1) % self.capacity
         self.size = min(self.size + 1, self.capacity)
 
-    def sample(self, batch_size: int, rng: np.random.Generator, pin: bool = False) -> Batch:
-        """``batch_size`` transitions drawn uniformly; ``pin``: in page-locked memory (CUDA)."""
+    def sample(self, batch_size: int, rng: np.random.Generator) -> Batch:
         idx = rng.integers(0, self.size, size=batch_size)  # (B,)
         return Batch(
-            obs=_gather(self.obs, idx, pin),  # (B, 2, O)
-            act=_gather(self.act, idx, pin).unsqueeze(1),  # (B, 1, A)
-            rew=_gather(self.rew, idx, pin).unsqueeze(1),  # (B, 1, 1)
-            done=_gather(self.done, idx, pin).unsqueeze(1),  # (B, 1, 1)
+            obs=torch.from_numpy(self.obs[idx]),  # (B, 2, O)
+            act=torch.from_numpy(self.act[idx, None]),  # (B, 1, A)
+            rew=torch.from_numpy(self.rew[idx, None]),  # (B, 1, 1)
+            done=torch.from_numpy(self.done[idx, None]),  # (B, 1, 1)
         )
 
     def state_dict(self) -> dict:
@@ -217,14 +205,12 @@ class EpisodeBuffer(ReplayBuffer):
         rng: np.random.Generator,
         window: int | None = None,
         burn_in: int = 0,
-        pin: bool = False,
     ) -> Batch:
         """Episodes drawn with probability proportional to length (with replacement).
 
         Without ``window``, whole episodes padded to the longest one. With it, segments of
         ``window`` loss steps preceded by up to ``burn_in`` steps that only warm the hidden
-        state (mask 0), padded to ``burn_in + window``. ``pin``: the batch is copied into
-        page-locked memory (CUDA).
+        state (mask 0), padded to ``burn_in + window``.
         """
         lengths = self.lengths.astype(np.float64)
         idx = rng.choice(self.capacity, size=batch_size, p=lengths / lengths.sum())  # (B,)
@@ -243,14 +229,13 @@ class EpisodeBuffer(ReplayBuffer):
         mask = (steps >= burn[:, None]) & (steps < end[:, None])  # (B, T)
         time_obs = np.minimum(begin[:, None] + np.arange(horizon + 1), self.max_len)  # (B, T+1)
         time = np.minimum(time, self.max_len - 1)
-        batch = Batch(
+        return Batch(
             obs=torch.from_numpy(self.obs[rows, time_obs]),  # (B, T+1, O)
             act=torch.from_numpy(self.act[rows, time]),  # (B, T, A)
             rew=torch.from_numpy(self.rew[rows, time]),  # (B, T, 1)
             done=torch.from_numpy(self.done[rows, time]),  # (B, T, 1)
             mask=torch.from_numpy(mask[..., None].astype(np.float32)),  # (B, T, 1)
         )
-        return batch.pin_memory() if pin else batch
 
     def state_dict(self) -> dict:
         # Slots are filled in order until the first wrap: only [0, filled) hold data.

@@ -41,10 +41,10 @@ class ReplayDataset(IterableDataset):
 
     def sample(self) -> Batch:
         if isinstance(self.buffer, EpisodeBuffer):
-            return self.buffer.sample(
-                self.batch_size, self.rng, self.window, self.burn_in, pin=self.pin
-            )
-        return self.buffer.sample(self.batch_size, self.rng, pin=self.pin)
+            batch = self.buffer.sample(self.batch_size, self.rng, self.window, self.burn_in)
+        else:
+            batch = self.buffer.sample(self.batch_size, self.rng)
+        return batch.pin_memory() if self.pin else batch  # CUDA: copied without a host sync
 
     def __iter__(self) -> Iterator[list[Batch]]:
         while True:

@@ -143,7 +143,7 @@ def test_pinned_samples_equal_pageable_ones() -> None:
         episodes.add(obs, np.array([t], np.float32), float(t), obs + 1, False, t % 5 == 4)
     for buffer in (transitions, episodes):
         pageable = buffer.sample(6, np.random.default_rng(1))
-        pinned = buffer.sample(6, np.random.default_rng(1), pin=True)
+        pinned = buffer.sample(6, np.random.default_rng(1)).pin_memory()
         for a, b in zip(pageable._values(), pinned._values()):
             if a is not None:
                 assert b.is_pinned() and torch.equal(a, b)
