@@ -294,9 +294,11 @@ def ours_rsac_updates_per_s(updates: int, device: str = "cpu", **options) -> flo
     return timed_updates_per_s(module, episode_batch(module), updates, device)
 
 
-def ours_sac_updates_per_s(updates: int, device: str = "cpu", **options) -> float:
-    """SAC updates/s on Pendulum-v1 transitions, batch 256, 256x256."""
-    module = SAC(env_id="Pendulum-v1", batch_size=256, **options)
+def ours_sac_updates_per_s(
+    updates: int, device: str = "cpu", env_id: str = "Pendulum-v1", **options
+) -> float:
+    """SAC updates/s on random transitions of ``env_id``'s shapes, batch 256, 256x256."""
+    module = SAC(env_id=env_id, batch_size=256, **options)
     buffer, rng = module.make_buffer(), np.random.default_rng(0)
     for _ in range(5000):
         obs, nxt = rng.normal(size=(2, module.obs_dim)).astype(np.float32)
@@ -429,23 +431,29 @@ def sac_part(warmup: int, steps: int, repeats: int) -> None:
 
 
 def compile_part(device: str, env_id: str, warmup: int, steps: int, updates: int) -> None:
-    """Eager against ``compile=True`` on ``device``: updates/s and a fit's env steps/s."""
+    """Eager against ``compile=True`` on ``device``: updates/s and a fit's env steps/s; on
+    CUDA also RSAC at the seed setting on this machine's CPU, eager, for GPU against CPU."""
     print(f"\neager vs --model.compile true on {device}")
     print(f"{'':52}{'eager':>9}{'compiled':>10}{'ratio':>7}")
     seed_setting = {"summarizer": "lstm", "summarizer_layers": 2, "summarizer_hidden": 256}
     rows = [
-        ("SAC updates/s, Pendulum-v1 batch 256", ours_sac_updates_per_s, {}),
+        (f"SAC updates/s, {env_id} batch 256", ours_sac_updates_per_s, {"env_id": env_id}),
         ("RSAC updates/s, seed setting (10 x 200 steps)", ours_rsac_updates_per_s, seed_setting),
     ]
     for name, run, options in rows:
         eager = run(updates, device, **options)
         compiled = run(updates, device, compile=True, **options)
-        print(f"{name:52}{eager:9.2f}{compiled:10.2f}{compiled / eager:7.2f}")
+        print(f"{name:52}{eager:9.2f}{compiled:10.2f}{compiled / eager:7.2f}", flush=True)
     fit = {"env_id": env_id, "device": device, "untimed": 20}  # 20 updates compile
-    eager = ours_sac_steps_per_s(warmup, steps, 256, **fit)[0]
-    compiled = ours_sac_steps_per_s(warmup, steps, 256, compile=True, **fit)[0]
+    eager = ours_sac_steps_per_s(warmup, steps, 256, **fit)
+    compiled = ours_sac_steps_per_s(warmup, steps, 256, compile=True, **fit)
     name = f"SAC env steps/s, fit on {env_id}, batch 256"
-    print(f"{name:52}{eager:9.2f}{compiled:10.2f}{compiled / eager:7.2f}")
+    print(f"{name:52}{eager[0]:9.2f}{compiled[0]:10.2f}{compiled[0] / eager[0]:7.2f}")
+    print(f"{'  the same per CPU second of the process':52}{eager[1]:9.2f}{compiled[1]:10.2f}")
+    if device == "cuda":
+        cpu = ours_rsac_updates_per_s(max(2, updates // 10), "cpu", **seed_setting)
+        threads = torch.get_num_threads()
+        print(f"RSAC updates/s, seed setting, eager on the CPU ({threads} threads): {cpu:.2f}")
 
 
 def main() -> None:

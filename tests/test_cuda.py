@@ -1,0 +1,94 @@
+"""The GPU path (issue 10), run where there is a CUDA device and skipped elsewhere: every
+algorithm fits end to end with ``--trainer.accelerator gpu``, resume is exact there, and the
+compiled update (CUDA graphs under ``reduce-overhead``) gives the eager losses.
+
+On a GPU machine: ``python -m pytest -q tests/test_cuda.py`` (``benchmarks/gpu_check.sh``
+runs it with the GPU speed figures)."""
+
+from __future__ import annotations
+
+import csv
+import glob
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from offpcc_pl.algorithms import ALGORITHMS
+from tests.conftest import env_for, run_cli, tiny_args
+from tests.test_algorithms import transition_batch
+from tests.test_cli import assert_resume_is_exact
+from tests.test_recurrent import SMALL, filled_buffer
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+GPU = ["--trainer.accelerator", "gpu", "--trainer.devices", "1"]
+
+
+def logged_losses(run: Path) -> dict[str, list[float]]:
+    with open(glob.glob(str(run / "csv/version_0/metrics.csv"))[0], newline="") as file:
+        rows = list(csv.DictReader(file))
+    keys = {k for row in rows for k in row if k.startswith("loss/")}
+    return {k: [float(row[k]) for row in rows if row.get(k)] for k in keys}
+
+
+@pytest.mark.parametrize("compile", [False, True], ids=["eager", "compiled"])
+@pytest.mark.parametrize("algo", list(ALGORITHMS))
+def test_fit_on_gpu(algo: str, compile: bool, workdir: Path) -> None:
+    if compile and algo not in ("SAC", "RSAC"):
+        pytest.skip("compiled: one feed-forward and one recurrent algorithm")
+    args = [*tiny_args(algo), *GPU, "--trainer.max_epochs", "2", "--model.compile", str(compile)]
+    out = run_cli("fit", *args, cwd=workdir)
+    assert out.returncode == 0, out.stderr[-3000:]
+    run = workdir / "checkpoints" / f"{env_for(algo)}-{algo}" / "seed0"
+    ckpt = torch.load(run / "last.ckpt", weights_only=True)
+    assert all(t.is_cuda for t in ckpt["state_dict"].values())  # it trained on the GPU
+    assert ckpt["n_updates"] > 0
+    losses = logged_losses(run)
+    assert {"loss/critic", "loss/actor"} <= losses.keys()
+    assert all(math.isfinite(v) for values in losses.values() for v in values), losses
+
+
+@pytest.mark.parametrize("algo", ["TD3", "SAC", "RSAC"])
+def test_resume_on_gpu_continues_exactly(algo: str, workdir: Path) -> None:
+    assert_resume_is_exact(algo, workdir, *GPU)
+
+
+@pytest.mark.parametrize("mode", ["reduce-overhead", "default"])
+@pytest.mark.parametrize("name", ["SAC", "RSAC"])
+def test_compiled_update_on_gpu_gives_the_eager_losses(
+    name: str, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three updates (CUDA graphs: warm-up, record, replay), the same losses each time."""
+    compile_with = torch.compile
+    with_mode = lambda fn, **kw: compile_with(fn, **(kw | {"mode": mode}))  # noqa: E731
+    monkeypatch.setattr(torch, "compile", with_mode)
+    monkeypatch.setattr(torch._inductor.config, "fallback_random", True)  # eager's RNG stream
+    recurrent = name.startswith("R")
+    env_id = "pendulum-p-v0" if recurrent else "Pendulum-v1"
+    kwargs = SMALL if recurrent else {"hidden_sizes": (16, 16)}
+    torch.manual_seed(0)
+    eager = ALGORITHMS[name](env_id=env_id, **kwargs).cuda()
+    compiled = ALGORITHMS[name](env_id=env_id, compile=True, **kwargs).cuda()
+    compiled.load_state_dict(eager.state_dict())
+    if recurrent:
+        batch = filled_buffer(eager).sample(4, np.random.default_rng(0))
+    else:
+        batch = transition_batch(eager)
+    batch = batch.to("cuda")
+    losses = {}
+    for module in (eager, compiled):
+        optimizers = module.configure_optimizers()
+        module.optimizers = lambda optimizers=optimizers: optimizers
+        module.manual_backward = lambda loss: loss.backward()
+        torch.manual_seed(1)
+        per_update = []
+        for _ in range(3):
+            module.update(batch)
+            per_update.append({k: float(v) for k, v in module._sums.items()})
+        losses[module.hparams.compile] = per_update
+    for compiled_losses, eager_losses in zip(losses[True], losses[False]):
+        assert compiled_losses == pytest.approx(eager_losses, rel=1e-4, abs=1e-5)
+    for key, param in eager.state_dict().items():
+        torch.testing.assert_close(compiled.state_dict()[key], param, rtol=1e-4, atol=1e-5)
