@@ -6,6 +6,7 @@
     python benchmarks/speed.py --part image --updates 20
     python benchmarks/speed.py --part compile  # on a GPU machine: the one command to run
     python benchmarks/speed.py --part compile --env HalfCheetah-v5 --steps 2000
+    python benchmarks/speed.py --part profile --updates 50   # where an update's time goes
 
 Part ``sac``: env steps/s of SAC on Pendulum-v1 with one update per step (batch 256,
 256x256 nets), counted after warm-up: offpcc-pl through the whole Lightning stack
@@ -30,6 +31,7 @@ steps/s of acting in the dm_control image env (MuJoCo rendering included).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import os
 import platform
@@ -271,9 +273,12 @@ def episode_batch(module: RSAC, episodes: int = 10, length: int = 200):
     return [buffer.sample(episodes, rng, m.window, m.burn_in) for _ in range(4)]
 
 
-def timed_updates_per_s(module, batches, updates: int, device: str = "cpu") -> float:
+def timed_updates_per_s(
+    module, batches, updates: int, device: str = "cpu", profile: int = 0
+) -> float:
     """Our ``update`` outside a Trainer on ``device``, after two warm-up updates (which
-    compile, where ``compile`` is on)."""
+    compile, where ``compile`` is on); ``profile``: print the top rows of a
+    ``torch.profiler`` table of the timed updates, by self CPU time."""
     module.to(device)
     batches = [b.to(device) for b in batches]
     optimizers = module.configure_optimizers()
@@ -282,20 +287,30 @@ def timed_updates_per_s(module, batches, updates: int, device: str = "cpu") -> f
     for batch in batches[:2]:  # warm-up: compiles, and TD3-style delays see both branches
         module.update(batch)
     _sync(module.device)
-    start = time.perf_counter()
-    for i in range(updates):
-        module.update(batches[i % len(batches)])
-    _sync(module.device)
-    return updates / (time.perf_counter() - start)
+    profiler = torch.profiler.profile() if profile else contextlib.nullcontext()
+    with profiler:
+        start = time.perf_counter()
+        for i in range(updates):
+            module.update(batches[i % len(batches)])
+        _sync(module.device)
+        seconds = time.perf_counter() - start
+    if profile:
+        table = profiler.key_averages().table
+        print(table(sort_by="self_cpu_time_total", row_limit=profile))
+        if module.device.type == "cuda":
+            print(table(sort_by="self_device_time_total", row_limit=profile // 2))
+    return updates / seconds
 
 
-def ours_rsac_updates_per_s(updates: int, device: str = "cpu", **options) -> float:
+def ours_rsac_updates_per_s(
+    updates: int, device: str = "cpu", profile: int = 0, **options
+) -> float:
     module = RSAC(env_id="pendulum-p-v0", **options)
-    return timed_updates_per_s(module, episode_batch(module), updates, device)
+    return timed_updates_per_s(module, episode_batch(module), updates, device, profile)
 
 
 def ours_sac_updates_per_s(
-    updates: int, device: str = "cpu", env_id: str = "Pendulum-v1", **options
+    updates: int, device: str = "cpu", env_id: str = "Pendulum-v1", profile: int = 0, **options
 ) -> float:
     """SAC updates/s on random transitions of ``env_id``'s shapes, batch 256, 256x256."""
     module = SAC(env_id=env_id, batch_size=256, **options)
@@ -305,7 +320,7 @@ def ours_sac_updates_per_s(
         act = rng.uniform(-1, 1, module.act_dim).astype(np.float32)
         buffer.add(obs, act, float(rng.normal()), nxt, False, False)
     batches = [buffer.sample(256, rng) for _ in range(8)]
-    return timed_updates_per_s(module, batches, updates, device)
+    return timed_updates_per_s(module, batches, updates, device, profile)
 
 
 # -- image updates -----------------------------------------------------------------------------
@@ -456,16 +471,25 @@ def compile_part(device: str, env_id: str, warmup: int, steps: int, updates: int
         print(f"RSAC updates/s, seed setting, eager on the CPU ({threads} threads): {cpu:.2f}")
 
 
+def profile_part(device: str, env_id: str, updates: int, rows: int) -> None:
+    """Where an update's time goes: profiler tables of SAC eager and compiled on ``device``."""
+    for compile in (False, True):
+        print(f"\nSAC update on {device}, {env_id}, batch 256, compile={compile}: top {rows} ops")
+        rate = ours_sac_updates_per_s(updates, device, env_id, profile=rows, compile=compile)
+        print(f"{rate:.2f} updates/s under the profiler")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=["sac", "rsac", "image", "compile", "all"], default="all")
+    parts = ["sac", "rsac", "image", "compile", "profile", "all"]
+    parser.add_argument("--part", choices=parts, default="all")
     parser.add_argument("--steps", type=int, default=3000, help="timed env steps (sac)")
     parser.add_argument("--warmup", type=int, default=1000)
     parser.add_argument("--updates", type=int, default=20, help="timed updates (rsac, image)")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--repeats", type=int, default=1, help="interleaved runs (sac)")
-    parser.add_argument("--device", choices=["cpu", "cuda"], default=None, help="(compile)")
-    parser.add_argument("--env", default="Pendulum-v1", help="env of the fit (compile)")
+    parser.add_argument("--device", choices=["cpu", "cuda"], help="(compile, profile)")
+    parser.add_argument("--env", default="Pendulum-v1", help="env (compile, profile)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} thread(s), {machine()}")
@@ -495,9 +519,11 @@ def main() -> None:
             print(f"{'updates/s, ' + name:44}{value:10.2f}")
         acting = image_acting_steps_per_s(args.steps // 10)
         print(f"{'env steps/s acting (render + act, no update)':44}{acting:10.2f}")
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     if args.part == "compile":
-        device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
         compile_part(device, args.env, args.warmup, args.steps, args.updates)
+    if args.part == "profile":
+        profile_part(device, args.env, args.updates, rows=18)
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (after)")
 
 
