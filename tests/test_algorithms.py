@@ -8,6 +8,7 @@ import torch
 
 from offpcc_pl.algorithms import ALGORITHMS, SAC
 from offpcc_pl.algorithms.base import OffPolicyModule
+from offpcc_pl.algorithms.graphs import untouched
 from offpcc_pl.buffers import Batch
 from offpcc_pl.errors import ConfigError, TrainingDiverged
 from tests.test_recurrent import SMALL, detached_update, filled_buffer, grads
@@ -98,3 +99,32 @@ def test_compiled_update_gives_the_eager_losses_and_gradients(
     for key, grad in eager_grads.items():
         assert torch.allclose(grad, compiled_grads[key], rtol=1e-4, atol=1e-6), key
     assert compiled._compiled is not None and eager._compiled is None
+
+
+@pytest.mark.parametrize("name", ["SAC", "TD3"])
+def test_graph_warm_ups_leave_no_trace(name: str) -> None:
+    """Capturing an update as a CUDA graph needs warm-up updates first; ``untouched``
+    undoes them: weights, optimizer state (created by them: zeroed) and RNG (on CPU here)."""
+    torch.manual_seed(0)
+    warmed = ALGORITHMS[name](env_id="Pendulum-v1", hidden_sizes=(16, 16))
+    straight = ALGORITHMS[name](env_id="Pendulum-v1", hidden_sizes=(16, 16))
+    straight.load_state_dict(warmed.state_dict())
+    batch = transition_batch(warmed)
+    optimizers = warmed.configure_optimizers()
+    rng = torch.get_rng_state()
+    with untouched(warmed, optimizers):
+        for actor_step in (True, False, True):
+            warmed._update(batch, actor_step, optimizers, torch.Tensor.backward)
+    assert any(optimizer.state for optimizer in optimizers)
+    assert torch.equal(torch.get_rng_state(), rng)
+    losses = []
+    for module, opts in ((warmed, optimizers), (straight, straight.configure_optimizers())):
+        module.optimizers = lambda opts=opts: opts
+        module.manual_backward = torch.Tensor.backward
+        torch.manual_seed(1)
+        for _ in range(3):
+            module.update(batch)
+        losses.append({k: float(v) for k, v in module._sums.items()})
+    assert losses[0] == losses[1]
+    for key, param in straight.state_dict().items():
+        assert torch.equal(warmed.state_dict()[key], param), key

@@ -11,7 +11,7 @@ only say how the next-state value and the policy loss are computed (:meth:`next_
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -23,6 +23,7 @@ from jsonargparse.typing import ClosedUnitInterval, NonNegativeInt, PositiveFloa
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
+from offpcc_pl.algorithms.graphs import UpdateGraphs
 from offpcc_pl.algorithms.losses import critic_loss, polyak_update, td_target
 from offpcc_pl.buffers import Batch, EpisodeBuffer, TransitionBuffer
 from offpcc_pl.checkpointing import check_same_run, run_identity
@@ -57,6 +58,14 @@ def _slice(feats: Feats, start: int | None, stop: int | None) -> Feats:
 
 def _detach(feats: Feats) -> Feats:
     return feats.detach() if isinstance(feats, Tensor) else [f.detach() for f in feats]
+
+
+def _step(optimizers: list, loss: Tensor, backward: Callable[[Tensor], Any]) -> None:
+    for optimizer in optimizers:
+        optimizer.zero_grad(set_to_none=True)
+    backward(loss)
+    for optimizer in optimizers:
+        optimizer.step()
 
 
 def adam(params: list[nn.Parameter], lr: float) -> torch.optim.Adam:
@@ -169,9 +178,11 @@ class OffPolicyModule(pl.LightningModule):
             image_embedding: feature size of the conv encoder (image observations only).
             image_shift: DrQ random-shift augmentation of replayed images, the largest shift
                 in pixels (the seed and DrQ: 4); 0 turns it off. Image observations only.
-            compile: compile the update's two loss stages with ``torch.compile`` (on CUDA
-                as CUDA graphs, ``mode="reduce-overhead"``). The same losses as without it;
-                not part of a run's identity, so a run may resume with or without it.
+            compile: compile the update's two loss stages with ``torch.compile``. On CUDA
+                the whole update of a feed-forward agent is then captured as one CUDA graph
+                (``algorithms/graphs.py``); a recurrent agent's stages run as CUDA graphs
+                (``mode="reduce-overhead"``). The same losses as without it; not part of a
+                run's identity, so a run may resume with or without it.
         """
         super().__init__()
         self.save_hyperparameters(ignore=["_memory"])
@@ -196,6 +207,7 @@ class OffPolicyModule(pl.LightningModule):
         self._checked_at = 0  # n_updates at the last divergence check that passed
         self._test_results: list[dict[str, float]] = []
         self._compiled: tuple[Any, Any] | None = None  # the compiled loss stages, built lazily
+        self._graphs: UpdateGraphs | None = None  # the captured updates, built lazily
 
     def make_env(self, render_mode: str | None = None) -> gymnasium.Env:
         """The env this agent acts in (recurrent agents may observe their last action/reward)."""
@@ -285,6 +297,7 @@ class OffPolicyModule(pl.LightningModule):
             p for p in self._unique_params(self.actor, self.actor_encoder) if id(p) not in shared
         ]  # share="all": the summarizer learns from the critic loss only
         self._polyak = self._polyak_pairs()  # parameter lists are fixed from here on
+        self._graphs = None  # new optimizers: capture again
         return [adam(critic_params, lr), adam(actor_params, lr)]
 
     # -- data --------------------------------------------------------------------------------
@@ -422,28 +435,41 @@ class OffPolicyModule(pl.LightningModule):
         return obs, obs.detach()  # targets read only the next step, obs[:, 1]
 
     def update(self, batch: Batch) -> None:
-        """One gradient update: critic, then (delayed) actor and extras, then targets.
+        """One gradient update: critic, then (delayed) actor and extras, then targets; one
+        CUDA graph replay where :meth:`_update_graphs` captures it."""
+        actor_step = self.n_updates % self.policy_delay == 0
+        graphs = self._update_graphs()
+        if graphs is not None:
+            metrics = graphs(batch, actor_step)
+        else:
+            metrics = self._update(batch, actor_step, self.optimizers(), self.manual_backward)
+        self.n_updates += 1
+        self._accumulate(metrics)
+
+    def _update(
+        self, batch: Batch, actor_step: bool, optimizers: list, backward: Callable
+    ) -> dict[str, Tensor]:
+        """The update's work, its metrics returned.
 
         The two loss stages are the units that ``compile`` compiles; the encoders with
         recurrent state the actor trains run outside them, so each compiled graph is
         differentiated once (its outputs never feed two backward passes).
         """
-        critic_opt, *actor_opts = self.optimizers()
+        critic_opt, *actor_opts = optimizers
         critic_stage, actor_loss = self._stages()
         obs, target_obs = self._embed_images(batch.obs)  # (B, T+1, O) each
         share_all = self.actor_encoder is self.critic_encoders[0]
         # the actor reads image features detached: only the critic loss trains the encoder
         actor_feats = None if share_all else self.actor_encoder(obs.detach())[0]  # (B, T+1, F)
         loss, metrics, critic_feats = critic_stage(obs, target_obs, actor_feats, batch)
-        self._step([critic_opt], loss)
-        if self.n_updates % self.policy_delay == 0:
+        _step([critic_opt], loss, backward)
+        if actor_step:
             actor_feats = _first(critic_feats) if share_all else actor_feats[:, :-1]
             loss, actor_metrics = actor_loss(actor_feats, critic_feats, batch.mask)
-            self._step(actor_opts, loss)
+            _step(actor_opts, loss, backward)
             metrics.update(actor_metrics)
             polyak_update(*self._polyak, self.hparams.tau)
-        self.n_updates += 1
-        self._accumulate(metrics)
+        return metrics
 
     def critic_stage(
         self, obs: Tensor, target_obs: Tensor, actor_feats: Tensor | None, batch: Batch
@@ -467,23 +493,42 @@ class OffPolicyModule(pl.LightningModule):
         """:meth:`critic_stage` and :meth:`actor_loss`, compiled when ``compile`` is on."""
         if not self.hparams.compile:
             return self.critic_stage, self.actor_loss
-        cuda = self.device.type == "cuda"
+        # CUDA graphs of the stages alone where the whole update is not captured
+        graph_stages = self.device.type == "cuda" and not self._whole_update_graphed
         if self._compiled is None:
-            mode = "reduce-overhead" if cuda else None  # CUDA graphs: no launch per kernel
+            mode = "reduce-overhead" if graph_stages else None
             self._compiled = (
                 torch.compile(self.critic_stage, mode=mode),
                 torch.compile(self.actor_loss, mode=mode),
             )
-        if cuda:  # a new iteration: graph outputs of the last update may be overwritten
+        if graph_stages:  # a new iteration: graph outputs of the last update may be overwritten
             torch.compiler.cudagraph_mark_step_begin()
         return self._compiled
 
-    def _step(self, optimizers: list, loss: Tensor) -> None:
-        for optimizer in optimizers:
-            optimizer.zero_grad(set_to_none=True)
-        self.manual_backward(loss)
-        for optimizer in optimizers:
-            optimizer.step()
+    @property
+    def _whole_update_graphed(self) -> bool:
+        """``compile`` on CUDA captures the whole update as one CUDA graph, where its
+        shapes are fixed (transitions, not episodes of varying length) and the precision is
+        32-bit (a mixed-precision scaler syncs with the host)."""
+        precision = self._trainer.precision if self._trainer is not None else "32-true"
+        return (
+            self.hparams.compile
+            and self.device.type == "cuda"
+            and self.memory is None
+            and precision in ("32-true", "32")
+        )
+
+    def _update_graphs(self) -> UpdateGraphs | None:
+        if not self._whole_update_graphed:
+            return None
+        if self._graphs is None:  # raw optimizers: Lightning's wrappers would run once
+            optimizers = [getattr(opt, "optimizer", opt) for opt in self.optimizers()]
+
+            def step(batch: Batch, actor_step: bool) -> dict[str, Tensor]:
+                return self._update(batch, actor_step, optimizers, Tensor.backward)
+
+            self._graphs = UpdateGraphs(step, self, optimizers)
+        return self._graphs
 
     def check_divergence(self) -> None:
         """Raise :class:`TrainingDiverged` naming the losses that became NaN/inf since the
@@ -554,6 +599,7 @@ class OffPolicyModule(pl.LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         check_same_run(checkpoint, self.identity(), "this module")
+        self._graphs = None  # optimizer state is replaced: capture again
         # checkpoints of separate critics: the weights stack in a load hook of Critics,
         # their Adam state here (the optimizers load after this hook)
         if "critics.0.net.0.weight" in checkpoint.get("state_dict", {}):
