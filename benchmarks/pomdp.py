@@ -45,6 +45,7 @@ REPO = Path(__file__).resolve().parent.parent
 AGENTS = ("rsac", "sac-partial", "sac-full")
 RETURN = "test/episode_return"
 SUCCESS = "test/success_rate"
+SUCCESS_GOAL = 0.9  # near-optimal on the bump tasks
 
 
 @dataclass(frozen=True)
@@ -314,10 +315,14 @@ def fmt(cell: Cell, success: bool) -> str:
 
 
 def gap_closed(cells: dict[str, Cell], task: Task) -> str:
-    """(RSAC - partial SAC) / (full SAC - partial SAC); bump tasks: success >= 0.9 instead."""
+    """(RSAC - partial SAC) / (full SAC - partial SAC); bump tasks instead: how many RSAC
+    seeds reached a test success of 0.9 within the budget (the goal: all)."""
     rsac, partial = cells["rsac"], cells.get("sac-partial")
     if task.success:
-        return "-" if not rsac.finals else ("yes" if rsac.mean >= 0.9 else "no")
+        if not rsac.finals:
+            return "-"
+        reached = sum(float(np.max(curve.y)) >= SUCCESS_GOAL for curve in rsac.curves)
+        return f"{reached}/{len(rsac.curves)} seeds reached {SUCCESS_GOAL}"
     full = cells.get("sac-full")
     if not (rsac.finals and partial and partial.finals and full and full.finals):
         return "-"
@@ -375,6 +380,8 @@ def report(args: argparse.Namespace) -> dict[str, dict[str, Cell]]:
         [
             "Final test return (test success rate for the bump tasks), mean ± std over seeds "
             "(seed count in brackets), at the env steps given; 'not run' where no run finished. "
+            "For the bump tasks the gap column counts the RSAC seeds whose test success "
+            f"reached {SUCCESS_GOAL} at some evaluation within the budget. "
             "Wall time counts waiting for a core when other work shared the machine; the CPU "
             "time in brackets is the run's own (one thread), the cost on an idle core.",
             "",
