@@ -207,7 +207,7 @@ class LastCheckpoint(Callback):
         elapsed = time.monotonic() - self._last_save
         due = self.every_minutes > 0 and elapsed >= 60 * self.every_minutes
         if self.requested is not None or due:
-            trainer.save_checkpoint(self.path(trainer))
+            trainer.save_checkpoint(self.path(trainer), weights_only=False)  # the whole state
             self._last_save = time.monotonic()
         if self.requested is not None:
             self._stop(trainer)
