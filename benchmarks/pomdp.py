@@ -309,7 +309,8 @@ def collect(task: Task, agent: str, root: Path, steps: int) -> Cell:
 def fmt(cell: Cell, success: bool) -> str:
     if not cell.finals:
         return "not run"
-    digits = 2 if success else 0
+    small = success or max(abs(v) for v in cell.finals) < 100  # e.g. reacher: -6.3
+    digits = 2 if small else 0
     spread = f" ± {np.std(cell.finals):.{digits}f}" if len(cell.finals) > 1 else ""
     return f"{cell.mean:.{digits}f}{spread} ({len(cell.finals)})"
 
