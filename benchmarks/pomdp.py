@@ -306,11 +306,15 @@ def collect(task: Task, agent: str, root: Path, steps: int) -> Cell:
     return Cell(curves, finals, minutes, cpu)
 
 
-def fmt(cell: Cell, success: bool) -> str:
+def row_digits(cells: dict[str, Cell], success: bool) -> int:
+    """Decimals for a row: two for success rates and small returns (reacher: -6.3)."""
+    finals = [abs(v) for cell in cells.values() for v in cell.finals]
+    return 2 if success or (finals and max(finals) < 100) else 0
+
+
+def fmt(cell: Cell, digits: int) -> str:
     if not cell.finals:
         return "not run"
-    small = success or max(abs(v) for v in cell.finals) < 100  # e.g. reacher: -6.3
-    digits = 2 if small else 0
     spread = f" ± {np.std(cell.finals):.{digits}f}" if len(cell.finals) > 1 else ""
     return f"{cell.mean:.{digits}f}{spread} ({len(cell.finals)})"
 
@@ -368,7 +372,8 @@ def report(args: argparse.Namespace) -> dict[str, dict[str, Cell]]:
             if task.env_id(agent) is not None
         }
         results[name] = cells
-        scores = [fmt(cells[a], task.success) if a in cells else "none" for a in AGENTS]
+        digits = row_digits(cells, task.success)
+        scores = [fmt(cells[a], digits) if a in cells else "none" for a in AGENTS]
         minutes = " / ".join(fmt_minutes(cells.get(a)) for a in AGENTS)
         ids = f"`{task.partial_id}`" + (f" / `{task.full_id}`" if task.full_id else "")
         what = " (success rate)" if task.success else ""
