@@ -7,8 +7,8 @@ update). Capturing losses, backward passes, optimizer steps and target updates i
 
 Capturing needs warm-up runs first (lazy optimizer state, cuBLAS workspaces, compiled
 kernels). They run on the real batch and change weights, optimizer state and the CUDA RNG,
-so :func:`untouched` puts all of that back: the run then makes exactly the updates it would
-make without a graph, and resume stays exact.
+so :func:`untouched` puts all of that back: the run then makes the updates it would make
+without a graph (tested on CPU, where the warm-ups run the same way).
 """
 
 from __future__ import annotations
