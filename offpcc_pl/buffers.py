@@ -7,6 +7,7 @@ observations ``(B, T+1, O)`` (``obs[:, t+1]`` is the next observation of step t)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -26,16 +27,20 @@ class Batch:
 
     def to(self, device: torch.device | str, non_blocking: bool = False) -> Batch:
         """On ``device``; ``non_blocking`` copies from pinned memory without a host sync."""
-        values = self._values()
-        return Batch(
-            *(None if v is None else v.to(device, non_blocking=non_blocking) for v in values)
-        )
+        return self._map(lambda v: v.to(device, non_blocking=non_blocking))
 
     def pin_memory(self) -> Batch:
-        return Batch(*(None if v is None else v.pin_memory() for v in self._values()))
+        return self._map(Tensor.pin_memory)
 
-    def _values(self) -> list[Tensor | None]:
+    def clone(self) -> Batch:
+        return self._map(Tensor.clone)
+
+    def tensors(self) -> list[Tensor | None]:
+        """The fields in order, ``mask`` None where every step enters the loss."""
         return [getattr(self, f.name) for f in fields(self)]
+
+    def _map(self, fn: Callable[[Tensor], Tensor]) -> Batch:
+        return Batch(*(None if v is None else fn(v) for v in self.tensors()))
 
 
 def _obs_shape(obs_dim: int | tuple[int, ...]) -> tuple[int, ...]:

@@ -36,7 +36,7 @@ def test_transition_buffer_state_round_trip() -> None:
     copy.load_state_dict(state)
     rng_a, rng_b = np.random.default_rng(1), np.random.default_rng(1)
     a, b = buffer.sample(4, rng_a), copy.sample(4, rng_b)
-    assert all(torch.equal(x, y) for x, y in zip(a._values()[:4], b._values()[:4]))
+    assert all(torch.equal(x, y) for x, y in zip(a.tensors()[:4], b.tensors()[:4]))
     assert (copy.ptr, copy.size) == (5, 5)
 
 
@@ -144,7 +144,7 @@ def test_pinned_samples_equal_pageable_ones() -> None:
     for buffer in (transitions, episodes):
         pageable = buffer.sample(6, np.random.default_rng(1))
         pinned = buffer.sample(6, np.random.default_rng(1)).pin_memory()
-        for a, b in zip(pageable._values(), pinned._values()):
+        for a, b in zip(pageable.tensors(), pinned.tensors()):
             if a is not None:
                 assert b.is_pinned() and torch.equal(a, b)
         moved = pinned.to("cuda", non_blocking=True)

@@ -13,7 +13,6 @@ without a graph (tested on CPU, where the warm-ups run the same way).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -78,11 +77,11 @@ class UpdateGraphs:
         self._graphs: dict[tuple, tuple[torch.cuda.CUDAGraph, Batch, dict[str, Tensor]]] = {}
 
     def __call__(self, batch: Batch, actor_step: bool) -> dict[str, Tensor]:
-        key = (actor_step, *(None if t is None else tuple(t.shape) for t in _fields(batch)))
+        key = (actor_step, *(None if t is None else tuple(t.shape) for t in batch.tensors()))
         if key not in self._graphs:
             self._graphs[key] = self._capture(batch, actor_step)
         graph, static, metrics = self._graphs[key]
-        for dst, src in zip(_fields(static), _fields(batch)):
+        for dst, src in zip(static.tensors(), batch.tensors()):
             if dst is not None:
                 dst.copy_(src, non_blocking=True)
         graph.replay()
@@ -91,7 +90,7 @@ class UpdateGraphs:
     def _capture(
         self, batch: Batch, actor_step: bool, warmup: int = 3
     ) -> tuple[torch.cuda.CUDAGraph, Batch, dict[str, Tensor]]:
-        static = Batch(*(None if t is None else t.clone() for t in _fields(batch)))
+        static = batch.clone()
         with untouched(self.module, self.optimizers):
             side = torch.cuda.Stream()
             side.wait_stream(torch.cuda.current_stream())
@@ -103,7 +102,3 @@ class UpdateGraphs:
             with torch.cuda.graph(graph):
                 metrics = self.step(static, actor_step)
         return graph, static, metrics
-
-
-def _fields(batch: Batch) -> list[Tensor | None]:
-    return [getattr(batch, field.name) for field in dataclasses.fields(batch)]
