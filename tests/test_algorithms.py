@@ -59,6 +59,21 @@ def transition_batch(module: OffPolicyModule) -> Batch:
     )
 
 
+def eager_and_compiled(name: str) -> tuple[OffPolicyModule, OffPolicyModule, Batch]:
+    """Two small agents with the same weights, the second with ``compile=True``, and a
+    batch for them: episodes for the recurrent ones, transitions for the others."""
+    recurrent = name.startswith("R")
+    kwargs = {"hidden_sizes": (16, 16)} | (SMALL if recurrent else {})
+    env_id = "pendulum-p-v0" if recurrent else "Pendulum-v1"
+    torch.manual_seed(0)
+    eager = ALGORITHMS[name](env_id=env_id, **kwargs)
+    compiled = ALGORITHMS[name](env_id=env_id, compile=True, **kwargs)
+    compiled.load_state_dict(eager.state_dict())
+    if recurrent:
+        return eager, compiled, filled_buffer(eager).sample(4, np.random.default_rng(0))
+    return eager, compiled, transition_batch(eager)
+
+
 # Inductor (the real backend) compiles for 10-50 s per algorithm on a 2-core CPU: SAC in the
 # default run, TD3 and RSAC when slow tests run. aot_eager traces the same graphs (dynamo
 # and AOTAutograd's forward/backward split) in ~3 s and checks all three by default.
@@ -79,17 +94,7 @@ def test_compiled_update_gives_the_eager_losses_and_gradients(
     compile_with = torch.compile
     monkeypatch.setattr(torch, "compile", lambda fn, **kw: compile_with(fn, backend=backend, **kw))
     monkeypatch.setattr(torch._inductor.config, "fallback_random", True)  # eager's RNG stream
-    recurrent = name.startswith("R")
-    kwargs = {"hidden_sizes": (16, 16)} | (SMALL if recurrent else {})
-    env_id = "pendulum-p-v0" if recurrent else "Pendulum-v1"
-    torch.manual_seed(0)
-    eager = ALGORITHMS[name](env_id=env_id, **kwargs)
-    compiled = ALGORITHMS[name](env_id=env_id, compile=True, **kwargs)
-    compiled.load_state_dict(eager.state_dict())
-    if recurrent:
-        batch = filled_buffer(eager).sample(4, np.random.default_rng(0))
-    else:
-        batch = transition_batch(eager)
+    eager, compiled, batch = eager_and_compiled(name)
     torch.manual_seed(1)
     losses = detached_update(eager, batch)
     torch.manual_seed(1)

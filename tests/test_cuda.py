@@ -12,15 +12,13 @@ import glob
 import math
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
 from offpcc_pl.algorithms import ALGORITHMS
 from tests.conftest import env_for, run_cli, tiny_args
-from tests.test_algorithms import transition_batch
+from tests.test_algorithms import eager_and_compiled
 from tests.test_cli import assert_resume_is_exact
-from tests.test_recurrent import SMALL, filled_buffer
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 GPU = ["--trainer.accelerator", "gpu", "--trainer.devices", "1"]
@@ -71,18 +69,8 @@ def test_compiled_update_on_gpu_gives_the_eager_losses(
     CUDA graph (TD3: two, with and without the delayed actor step); RSAC: its loss stages
     run as CUDA graphs (reduce-overhead)."""
     monkeypatch.setattr(torch._inductor.config, "fallback_random", True)  # eager's RNG stream
-    recurrent = name.startswith("R")
-    env_id = "pendulum-p-v0" if recurrent else "Pendulum-v1"
-    kwargs = SMALL if recurrent else {"hidden_sizes": (16, 16)}
-    torch.manual_seed(0)
-    eager = ALGORITHMS[name](env_id=env_id, **kwargs).cuda()
-    compiled = ALGORITHMS[name](env_id=env_id, compile=True, **kwargs).cuda()
-    compiled.load_state_dict(eager.state_dict())
-    if recurrent:
-        batch = filled_buffer(eager).sample(4, np.random.default_rng(0))
-    else:
-        batch = transition_batch(eager)
-    batch = batch.to("cuda")
+    eager, compiled, batch = eager_and_compiled(name)
+    eager, compiled, batch = eager.cuda(), compiled.cuda(), batch.to("cuda")
     losses = {}
     for module in (eager, compiled):
         optimizers = module.configure_optimizers()
@@ -94,7 +82,7 @@ def test_compiled_update_on_gpu_gives_the_eager_losses(
             module.update(batch)
             per_update.append({k: float(v) for k, v in module._sums.items()})
         losses[module.hparams.compile] = per_update
-    assert (compiled._graphs is not None) == (not recurrent)
+    assert (compiled._graphs is not None) == (compiled.memory is None)
     for compiled_losses, eager_losses in zip(losses[True], losses[False]):
         assert compiled_losses == pytest.approx(eager_losses, rel=1e-4, abs=1e-5)
     for key, param in eager.state_dict().items():
