@@ -6,6 +6,8 @@ This module stays light: Lightning is imported only for the Lightning subcommand
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import sys
 import warnings
 from pathlib import Path
@@ -18,7 +20,17 @@ from offpcc_pl.errors import (
     Interrupted,
     TrainingDiverged,
     close_matches,
+    parser_message,
 )
+
+
+def _init_options(class_path: str) -> list[str]:
+    """The constructor options of ``class_path`` and its bases (for "did you mean")."""
+    module, name = class_path.rsplit(".", 1)
+    cls = getattr(importlib.import_module(module), name)
+    inits = [vars(c)["__init__"] for c in cls.__mro__ if "__init__" in vars(c)]
+    names = {p for init in inits for p in inspect.signature(init).parameters}
+    return sorted(names - {"self", "args", "kwargs"})
 
 
 def _one_line(message: str) -> str:
@@ -118,8 +130,11 @@ def main(argv: list[str] | None = None) -> None:
         if config_error is not None:
             print(f"offpcc-pl: error: {_one_line(config_error)}", file=sys.stderr)
             sys.exit(2)
-        if err.__class__.__name__ in ("ArgumentError", "ParserError"):
+        if err.__class__.__name__ == "MisconfigurationException":  # Lightning's, at build
             print(f"offpcc-pl: error: {_one_line(err)}", file=sys.stderr)
+            sys.exit(2)
+        if err.__class__.__name__ in ("ArgumentError", "ParserError"):
+            print(f"offpcc-pl: error: {parser_message(str(err), _init_options)}", file=sys.stderr)
             sys.exit(2)
         raise
 

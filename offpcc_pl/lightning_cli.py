@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import torch
 from jsonargparse import Namespace
 from pytorch_lightning import Trainer
 from pytorch_lightning.callbacks import ModelCheckpoint, ProgressBar
@@ -24,7 +25,7 @@ from offpcc_pl.checkpointing import (
 )
 from offpcc_pl.commands.fit_callbacks import fit_callbacks
 from offpcc_pl.envs.make import check_env_id
-from offpcc_pl.errors import ConfigError
+from offpcc_pl.errors import ConfigError, close_matches
 from offpcc_pl.loop import ReplayCallback
 from offpcc_pl.monitor import EnvStepProgressBar
 from offpcc_pl.policy import read_checkpoint
@@ -39,7 +40,9 @@ TRAINER_DEFAULTS = {
     "inference_mode": False,  # no inference tensors may leak into acting/training
     "enable_model_summary": False,
     "log_every_n_steps": 1000,
+    "devices": 1,  # one process: see check_trainer
 }
+ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
 
 
 class _DropAdvertisement(logging.Filter):
@@ -103,6 +106,59 @@ def check_checkpoint(config: Namespace, subcommand: str) -> None:
         check_same_run(checkpoint, identity, f"checkpoint '{ckpt_path}'")
 
 
+def _device_count(devices: Any, accelerator: Any) -> int:
+    """How many devices Lightning would use for ``--trainer.devices`` (``auto``/-1: all)."""
+    if isinstance(devices, str) and "," in devices:  # "0,1": device indices
+        return len([d for d in devices.split(",") if d.strip()])
+    if isinstance(devices, (list, tuple)):
+        return len(devices)
+    try:
+        count = int(devices)
+    except (TypeError, ValueError):  # "auto"
+        count = -1
+    if count != -1:
+        return count
+    gpu = accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
+    return torch.cuda.device_count() if gpu else 1
+
+
+def check_trainer(trainer: Namespace) -> None:
+    """One device in one process, and one that exists: the env loop and the replay buffer
+    live in the training process, so several devices, nodes or a distributed strategy would
+    each run an agent of their own. Refused before anything is written."""
+    accelerator = trainer.get("accelerator")
+    if isinstance(accelerator, str):
+        accelerator = accelerator.lower()
+        if accelerator not in ACCELERATORS:
+            raise ConfigError(
+                f"--trainer.accelerator {accelerator}: not supported"
+                f"{close_matches(accelerator, ACCELERATORS)}; use one of {', '.join(ACCELERATORS)}"
+            )
+        if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
+            raise ConfigError(
+                f"--trainer.accelerator {accelerator}: torch {torch.__version__} sees no CUDA GPU "
+                "on this machine; use --trainer.accelerator cpu (or auto)"
+            )
+        if accelerator == "mps" and not torch.backends.mps.is_available():
+            raise ConfigError(
+                "--trainer.accelerator mps: no Apple GPU on this machine; use cpu (or auto)"
+            )
+    devices = trainer.get("devices")
+    if _device_count(devices, accelerator) != 1:
+        raise ConfigError(
+            f"--trainer.devices {devices}: offpcc-pl trains on one device (its env loop and "
+            "replay buffer live in one process); use --trainer.devices 1, and offpcc-pl "
+            "multifit to run seeds side by side"
+        )
+    if (trainer.get("num_nodes") or 1) != 1:
+        raise ConfigError(f"--trainer.num_nodes {trainer.num_nodes}: offpcc-pl trains on one node")
+    strategy = trainer.get("strategy")
+    if isinstance(strategy, str) and strategy not in ("auto", "single_device"):
+        raise ConfigError(
+            f"--trainer.strategy {strategy}: offpcc-pl trains in one process; use auto"
+        )
+
+
 class OffpccCLI(LightningCLI):
     """LightningCLI with our defaults: run directory, checkpoints, loggers, progress bar."""
 
@@ -134,6 +190,8 @@ class OffpccCLI(LightningCLI):
         model = config.get("model")
         if isinstance(model, Namespace) and model.get("init_args") is not None:
             check_env_id(model.init_args.env_id)
+        if isinstance(config.get("trainer"), Namespace):
+            check_trainer(config.trainer)
         check_checkpoint(config, subcommand)
 
     def _subcommand_config(self) -> Namespace:

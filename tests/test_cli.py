@@ -88,7 +88,14 @@ BAD_INPUTS = {
     "unknown algorithm": (["--model", "SACC"], "SAC"),
     "zero batch": (["--model.batch_size", "0"], "batch_size"),
     "negative steps": (["--trainer.max_epochs", "1", "--model.update_after", "-5"], "update_after"),
-    "bad summarizer": (["--model", "RSAC", "--model.summarizer", "transformer"], "summarizer"),
+    "bad summarizer": (
+        ["--model", "RSAC", "--model.summarizer", "transformer"],
+        "--model.summarizer: 'transformer' is not allowed (expected 'lstm', 'gru' or 'rnn')",
+    ),
+    "negative lr": (["--model.lr", "-1"], "--model.lr: -1 is not allowed"),
+    "misspelt option": (["--model.tua", "0.1"], "did you mean: tau?"),
+    "several devices": (["--trainer.devices", "2"], "--trainer.devices 2"),
+    "unknown accelerator": (["--trainer.accelerator", "tpu"], "--trainer.accelerator tpu"),
     "missing yaml": (["--config", "nope.yaml"], "nope.yaml"),
     "missing checkpoint": (["--ckpt_path", "missing.ckpt"], "missing.ckpt"),
 }
@@ -104,6 +111,73 @@ def test_bad_input_is_one_line_exit_2_nothing_written(case: str, workdir: Path) 
     assert len(lines) == 1 and named in lines[0], out.stderr[-2000:]
     assert "Traceback" not in out.stderr
     assert list(workdir.iterdir()) == [p for p in workdir.iterdir() if p.name == "nope.yaml"]
+
+
+_UNION = (
+    'Parser key "model": Does not validate against any of the Union subtypes Subtypes: '
+    "[<class 'offpcc_pl.algorithms.base.OffPolicyModule'>, <class 'NoneType'>] Errors: - "
+    "Problem with given class_path 'offpcc_pl.algorithms.SAC': {inner} - Expected a <class "
+    "'NoneType'> Given value type: <class 'jsonargparse._util.NestedArg'> Given value: "
+    "NestedArg(key='x', val='y')"
+)
+PARSER_MESSAGES = {  # jsonargparse 4.x wording -> ours
+    _UNION.format(
+        inner='Parser key "gamma": Not of type ClosedUnitInterval: 1.5 does not conform to '
+        "restriction v>=0 and v<=1"
+    ): "--model.gamma: 1.5 is not allowed (ClosedUnitInterval: v>=0 and v<=1)",
+    _UNION.format(
+        inner='Parser key "target_entropy": Does not validate against any of the Union '
+        "subtypes Subtypes: [<class 'float'>, <class 'NoneType'>] Errors: - Expected a <class "
+        "'float'> - Expected a <class 'NoneType'> Given value type: <class 'str'> Given value: x"
+    ): "--model.target_entropy: 'x' is not allowed (expected float or None)",
+    _UNION.format(
+        inner="Parser key \"hidden_sizes\": Expected a <class 'tuple'>. Got value: foo"
+    ): "--model.hidden_sizes: 'foo' is not allowed (expected tuple)",
+    _UNION.format(inner="Option 'windw' is not accepted"): (
+        "--model.windw: SAC has no option 'windw' (did you mean: window?) "
+        "(offpcc-pl fit --model.help SAC lists them)"
+    ),
+    'Parser key "trainer.max_epochs": Does not validate against any of the Union subtypes '
+    "Subtypes: [<class 'int'>, <class 'NoneType'>] Errors: - Expected a <class 'int'> - "
+    "Expected a <class 'NoneType'> Given value type: <class 'str'> Given value: abc": (
+        "--trainer.max_epochs: 'abc' is not allowed (expected int or None)"
+    ),
+    "unrecognized arguments: --trainer.foo 1": "unrecognized arguments: --trainer.foo 1",
+}
+
+
+@pytest.mark.parametrize("message", PARSER_MESSAGES)
+def test_parser_messages_read_as_flag_value_and_what_is_allowed(message: str) -> None:
+    from offpcc_pl.errors import parser_message
+
+    assert parser_message(message, lambda cls: ["tau", "window"]) == PARSER_MESSAGES[message]
+
+
+@pytest.mark.parametrize(
+    "flags, named",
+    [
+        ({"devices": "0,1"}, "--trainer.devices 0,1"),
+        ({"devices": [0, 1]}, "--trainer.devices [0, 1]"),
+        ({"devices": 0}, "--trainer.devices 0"),
+        ({"num_nodes": 2}, "--trainer.num_nodes 2"),
+        ({"strategy": "ddp"}, "--trainer.strategy ddp"),
+        ({"accelerator": "cpo"}, "did you mean: cpu?"),
+        ({"accelerator": "cuda"}, "no CUDA GPU"),
+    ],
+)
+def test_trainer_must_be_one_existing_device(flags: dict, named: str) -> None:
+    from jsonargparse import Namespace
+
+    from offpcc_pl.errors import ConfigError
+    from offpcc_pl.lightning_cli import check_trainer
+
+    defaults = {"accelerator": "auto", "devices": 1, "num_nodes": 1, "strategy": "auto"}
+    check_trainer(Namespace(**defaults))  # the defaults pass
+    check_trainer(Namespace(**{**defaults, "devices": "auto", "accelerator": "cpu"}))
+    if flags.get("accelerator") == "cuda" and torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    with pytest.raises(ConfigError, match=named.replace("[", r"\[").replace("?", r"\?")):
+        check_trainer(Namespace(**{**defaults, **flags}))
 
 
 def test_malformed_yaml_and_corrupt_checkpoint(workdir: Path) -> None:
