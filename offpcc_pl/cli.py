@@ -126,17 +126,23 @@ def main(argv: list[str] | None = None) -> None:
         print(f"offpcc-pl: error: {err}", file=sys.stderr)
         sys.exit(1)
     except Exception as err:
-        config_error = _config_error(err)
-        if config_error is not None:
-            print(f"offpcc-pl: error: {_one_line(config_error)}", file=sys.stderr)
-            sys.exit(2)
-        if err.__class__.__name__ == "MisconfigurationException":  # Lightning's, at build
-            print(f"offpcc-pl: error: {_one_line(err)}", file=sys.stderr)
-            sys.exit(2)
-        if err.__class__.__name__ in ("ArgumentError", "ParserError"):
-            print(f"offpcc-pl: error: {parser_message(str(err), _init_options)}", file=sys.stderr)
-            sys.exit(2)
-        raise
+        message = _user_error(err)
+        if message is None:
+            raise
+        print(f"offpcc-pl: error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _user_error(err: Exception) -> str | None:
+    """The one line for a bad input behind ``err``, or None for a real failure."""
+    config_error = _config_error(err)
+    if config_error is not None:
+        return _one_line(config_error)
+    if err.__class__.__name__ == "MisconfigurationException":  # Lightning's, at build
+        return _one_line(err)
+    if err.__class__.__name__ in ("ArgumentError", "ParserError"):
+        return parser_message(str(err), _init_options)
+    return None
 
 
 def _envs_command(args: list[str]) -> int:

@@ -75,8 +75,7 @@ def parser_message(message: str, options: Callable[[str], list[str]] | None = No
     algorithm = _CLASS_PATH.search(text)
     if algorithm:  # the outer union's other branch (None) only repeats the value
         text = text[algorithm.end() :].split(_NONE_BRANCH, 1)[0]
-    inner = _KEY.findall(text) if algorithm else keys[-1:]
-    flag = "--" + ".".join(keys[:1] + inner if algorithm else inner)
+    flag = "--" + ".".join(keys[:1] + _KEY.findall(text) if algorithm else keys[-1:])
     if algorithm and (option := _OPTION.search(text)):
         name, cls = option.group(1), algorithm.group(1)
         short = cls.rsplit(".", 1)[-1]
@@ -90,8 +89,6 @@ def parser_message(message: str, options: Callable[[str], list[str]] | None = No
     if found := _RESTRICTION.search(text):
         kind, value, rule = found.groups()
         return f"{flag}: {value} is not allowed ({kind}: {rule})"
-    if found := _EXPECTED.search(text):
-        return f"{flag}: '{found.group(2)}' is not allowed (expected {_types(found.group(1))})"
-    if found := _UNION.search(text):
+    if found := _EXPECTED.search(text) or _UNION.search(text):
         return f"{flag}: '{found.group(2)}' is not allowed (expected {_types(found.group(1))})"
     return text
