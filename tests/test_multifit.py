@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -15,7 +16,14 @@ import pytest
 import torch
 from PIL import Image
 
-from offpcc_pl.commands.multifit import KILL_ENV, multifit_command, plan_trials
+from offpcc_pl.commands.multifit import (
+    KILL_ENV,
+    Trial,
+    _raise_terminated,
+    multifit_command,
+    plan_trials,
+    run_sequential,
+)
 from offpcc_pl.commands.runs import read_metric, version_files
 from offpcc_pl.errors import ConfigError
 
@@ -198,3 +206,28 @@ def test_ctrl_c_is_passed_on_once_not_retried_and_resumable(tmp_path: Path) -> N
     assert not (run / "seed1").exists()
     multifit(*cmd[2:], cwd=tmp_path)
     assert [checkpoint_env_steps(run / f"seed{k}") for k in (0, 1)] == [steps, steps]
+
+
+class _StopsAtOnce(Trial):
+    """A "fit" that dies at the first SIGTERM with exit 1, as a fit signalled twice does
+    (once by multifit, once by e.g. ``pkill -f`` matching both): it never saves."""
+
+    def command(self) -> list[str]:
+        script = "import signal, sys, time\n"
+        script += "signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))\ntime.sleep(20)"
+        return [sys.executable, "-c", script]
+
+
+def test_a_user_stop_is_an_interruption_whatever_the_fit_exits_with(tmp_path: Path) -> None:
+    """SIGTERM to multifit while its fit runs: the fit's exit 1 (not 143) is still the user's
+    stop, so multifit neither retries it nor starts the next seed."""
+    trials = [_StopsAtOnce(k, str(tmp_path / f"seed{k}"), [], str(tmp_path)) for k in (0, 1)]
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)  # as multifit installs it
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM))
+    timer.start()
+    try:
+        results = run_sequential(trials, max_failures=1, kill_seeds=set())
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGTERM, previous)
+    assert [row["returncode"] for row in results] == [128 + signal.SIGTERM]

@@ -249,7 +249,11 @@ def run_trial(
         signum = err.signum if isinstance(err, Terminated) else signal.SIGINT
         proc.send_signal(signum)  # the fit saves last.ckpt at its current env step
         _say(f"{trial.name}: {signal.Signals(signum).name} passed on, waiting for its save", log)
-        return _wait_forwarding(proc)
+        code = _wait_forwarding(proc)
+        # The user stopped multifit: an interruption whatever the fit's exit code. A fit that
+        # got the signal twice (from multifit and from e.g. `pkill -f`) stops at once with
+        # exit 1, and must not be retried either.
+        return code if code in EXIT_INTERRUPTED else 128 + signum
     except BaseException:
         proc.kill()
         proc.wait()
@@ -303,8 +307,8 @@ def run_sequential(trials: list[Trial], max_failures: int, kill_seeds: set[int])
         results.append(_trial_result(trial, returncode))
         if returncode in EXIT_INTERRUPTED:
             print(
-                f"[multifit] {trial.name}: interrupted, last.ckpt saved; run the same command "
-                "again to resume",
+                f"[multifit] {trial.name}: interrupted; run the same command again to resume "
+                "from its last.ckpt",
                 flush=True,
             )
             break
