@@ -26,15 +26,16 @@ timeout "${LIMIT:-240}" python3 -m offpcc_pl fit --config "$config" --trainer.ac
     --trainer.enable_progress_bar false --trainer.default_root_dir "$run" 2>&1 \
     | grep -v -E "Tip:|available:|argv|^$" | tail -40 | tee -a "$log/seed.txt"
 python3 - "$run" <<'PY' | tee -a "$log/seed.txt"
-import glob, sys
-import pandas as pd
-files = sorted(glob.glob(f"{sys.argv[1]}/**/metrics.csv", recursive=True))
-if not files:
-    sys.exit("no metrics.csv written")
-df = pd.concat(pd.read_csv(f) for f in files)
-test = df.dropna(subset=["test/episode_return"])
-print(test[[c for c in df.columns if c.startswith("test/") or c == "time/env_steps"]].to_string())
-rate = df.dropna(subset=["time/env_steps_per_s"])
+import sys
+
+from offpcc_pl.commands.runs import read_metric
+
 # after the warm-up every env step runs one update, so env steps/s is updates/s there
-print(rate[["time/env_steps", "time/env_steps_per_s", "time/hours"]].tail(5).to_string())
+for metric in ("test/success_rate", "test/episode_return", "time/env_steps_per_s"):
+    curve = read_metric(sys.argv[1], metric)
+    if curve is not None:
+        points = list(zip(curve.x, curve.y))
+        if metric.startswith("time/"):
+            points = points[-5:]  # the rate of the last epochs
+        print(metric, "by env step:", ", ".join(f"{x:.0f}: {y:.3g}" for x, y in points))
 PY
