@@ -9,9 +9,7 @@ from __future__ import annotations
 import argparse
 import time
 
-import gymnasium
-
-import offpcc_pl  # noqa: F401  (registers the ids)
+from offpcc_pl.envs.make import make_env
 
 
 def measure(env_id: str, steps: int, seed: int) -> tuple[float, int, float]:
@@ -20,7 +18,7 @@ def measure(env_id: str, steps: int, seed: int) -> tuple[float, int, float]:
     Over ``steps`` uniformly random steps. A step runs as many physics steps as its length
     needs at the original's finger speed (about 120 for a full 5 cm step, none at a0 = 0).
     """
-    env = gymnasium.make(env_id)
+    env = make_env(env_id)
     env.action_space.seed(seed)
     env.reset(seed=seed)
     episodes = 0

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import gymnasium
 import numpy as np
 import pytest
@@ -44,22 +42,6 @@ def _random_rollout(env: gymnasium.Env, seed: int, steps: int = 25) -> np.ndarra
     return np.array(rows)
 
 
-def _scripted_action(obs: np.ndarray, bump1_y: float, bump2_y: float) -> np.ndarray:
-    """A policy that knows the hidden bump positions (test only).
-
-    Soft right until past bump #1; from the right of bump #2, soft left until clear of its
-    left side; from between the bumps, stiff right (the push).
-    """
-    tip_y, theta = float(obs[0]), float(obs[1])
-    carriage_y = tip_y - 0.15 * math.sin(theta)  # the blade tip trails its carriage
-    if tip_y < bump1_y + 0.035:
-        return np.array([1.0, -1.0], dtype=np.float32)
-    if tip_y > bump2_y - 0.03:
-        step_ratio = np.clip((bump2_y - 0.06 - carriage_y) / 0.05, -1.0, -0.1)
-        return np.array([step_ratio, -1.0], dtype=np.float32)
-    return np.array([1.0, 1.0], dtype=np.float32)
-
-
 def _success_rate(env: gymnasium.Env, episodes: int, scripted: bool) -> float:
     """Fraction of seeded episodes (seeds 0..episodes-1) that end with ``is_success``."""
     env.action_space.seed(0)
@@ -67,11 +49,7 @@ def _success_rate(env: gymnasium.Env, episodes: int, scripted: bool) -> float:
     for seed in range(episodes):
         obs, _ = env.reset(seed=seed)
         while True:
-            action = (
-                _scripted_action(obs, *env.unwrapped.bump_positions())
-                if scripted
-                else env.action_space.sample()
-            )
+            action = env.unwrapped.oracle_action(obs) if scripted else env.action_space.sample()
             obs, reward, terminated, truncated, info = env.step(action)
             if info["is_success"]:
                 assert reward == 1.0 and terminated

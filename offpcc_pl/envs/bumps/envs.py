@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal, SupportsFloat
 
 import gymnasium
@@ -9,6 +10,7 @@ import numpy as np
 from gymnasium import spaces
 
 from offpcc_pl.envs.bumps.scene import (
+    BLADE_LENGTH,
     BLUE,
     BUMP_40,
     BUMP_50,
@@ -217,6 +219,21 @@ class BumpsNormEnv(_FingerEnv):
     def bump_positions(self) -> tuple[float, float]:
         """True ``(y1, y2)`` of the bumps' bases: hidden from the agent, for tests and scripts."""
         return self.scene.body_y(self.bump1), self.scene.body_y(self.bump2)
+
+    def oracle_action(self, obs: np.ndarray) -> np.ndarray:
+        """The action of a scripted policy that reads the hidden bump positions (tests and
+        benchmarks: the task is solvable). Soft right until past bump #1; from the right of
+        bump #2, soft left until clear of its left side; from between the bumps, stiff right
+        (the push)."""
+        bump1_y, bump2_y = self.bump_positions()
+        tip_y, theta = float(obs[0]), float(obs[1])
+        carriage_y = tip_y - BLADE_LENGTH * math.sin(theta)  # the tip trails its carriage
+        if tip_y < bump1_y + 0.035:
+            return np.array([1.0, -1.0], dtype=np.float32)
+        if tip_y > bump2_y - 0.03:
+            step_ratio = np.clip((bump2_y - 0.06 - carriage_y) / STEP_LENGTH, -1.0, -0.1)
+            return np.array([step_ratio, -1.0], dtype=np.float32)
+        return np.array([1.0, 1.0], dtype=np.float32)
 
 
 class BumpTargetEnv(_FingerEnv):
