@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import gymnasium
 import numpy as np
 import pytest
@@ -408,3 +412,17 @@ def test_rendering_flag_means_human() -> None:
     assert _render_mode(None, rendering=False) is None
     with pytest.raises(ValueError, match="render_mode"):
         _render_mode("ansi", rendering=False)
+
+
+def test_fidelity_benchmark_prints_ours_beside_the_original() -> None:
+    script = Path(__file__).parents[1] / "benchmarks" / "bumps_fidelity.py"
+    out = subprocess.run(
+        [sys.executable, str(script), "--episodes", "3", "--speed-steps", "50"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    rows = [line.split(" | ") for line in out.stdout.splitlines() if line.startswith("| ")]
+    assert rows[0] == ["| measure", "original (issue 9)", "ours |"] and len(rows) == 13
+    ours = {row[0][2:]: row[2].rstrip(" |") for row in rows[1:]}
+    assert ours["steps to success from between the bumps (hard push right)"] == "2"
+    assert "argv[0]" not in out.stdout
