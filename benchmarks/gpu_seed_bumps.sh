@@ -7,35 +7,18 @@
 #     bash benchmarks/gpu_seed_bumps.sh [LOG_DIR]      # default: checkpoints/gpu_seed_bumps
 #
 # LIMIT: seconds of training (default 240; the run is stopped by SIGTERM, which saves
-# last.ckpt); ACCEL: the accelerator (default gpu; cpu to try the script anywhere).
+# last.ckpt); ACCEL: the accelerator (default gpu; cpu to try the script anywhere); the other
+# settings of benchmarks/gpu_fit.sh, which runs it (output in LOG_DIR/fit.txt).
 #
 # Without pybullet (no wheel for the device's Python) it runs the pendulum-p seed setting
 # (configs/rsac_pendulum_p.yaml) instead and says so.
 set -u
 log=${1:-checkpoints/gpu_seed_bumps}
 mkdir -p "$log"
-export PYTHONUNBUFFERED=1 WANDB_MODE=offline
 config=configs/rsac_bumps.yaml
 if ! python3 -c "import pybullet" 2>/dev/null; then
-    echo "pybullet is not installed here: running configs/rsac_pendulum_p.yaml instead" | tee "$log/seed.txt"
+    echo "pybullet is not installed here: running configs/rsac_pendulum_p.yaml instead" \
+        | tee -a "$log/fit.txt"
     config=configs/rsac_pendulum_p.yaml
 fi
-run=$(mktemp -d)
-timeout "${LIMIT:-240}" python3 -m offpcc_pl fit --config "$config" --trainer.accelerator "${ACCEL:-gpu}" \
-    --trainer.limit_train_batches 1000 --model.eval_episodes 10 --trainer.logger false \
-    --trainer.enable_progress_bar false --trainer.default_root_dir "$run" 2>&1 \
-    | grep -v -E "Tip:|available:|argv|^$" | tail -40 | tee -a "$log/seed.txt"
-python3 - "$run" <<'PY' | tee -a "$log/seed.txt"
-import sys
-
-from offpcc_pl.commands.runs import read_metric
-
-# after the warm-up every env step runs one update, so env steps/s is updates/s there
-for metric in ("test/success_rate", "test/episode_return", "time/env_steps_per_s"):
-    curve = read_metric(sys.argv[1], metric)
-    if curve is not None:
-        points = list(zip(curve.x, curve.y))
-        if metric.startswith("time/"):
-            points = points[-5:]  # the rate of the last epochs
-        print(metric, "by env step:", ", ".join(f"{x:.0f}: {y:.3g}" for x, y in points))
-PY
+bash "$(dirname "$0")/gpu_fit.sh" "$config" "$log"
