@@ -1,13 +1,17 @@
-"""Shared test helpers: run the console script in a subprocess with quiet, fast settings."""
+"""Shared test helpers: run the console script in a process of its own with quiet, fast
+settings."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.forkserver import ForkServer
 
 # Small nets on 2 cores: one intra-op thread avoids OpenMP spin contention between
 # processes (measured 15x faster on a loaded machine); no wandb account or network.
@@ -55,14 +59,23 @@ def tiny_args(algo: str) -> list[str]:
     return args + TINY_RECURRENT if algo.startswith("R") else args
 
 
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "offpcc_pl", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+_server: ForkServer | None = None
+
+
+def run_cli(*args: str, cwd: Path, env: dict | None = None, timeout: float = 600):
+    """``offpcc-pl ARGS`` in a process of its own (forked from a warm server where the OS can
+    fork, see tests/forkserver.py); a ``subprocess.CompletedProcess``."""
+    global _server
+    env = {**os.environ, **(env or {})}
+    if not hasattr(os, "fork"):
+        cmd = [sys.executable, "-m", "offpcc_pl", *args]
+        return subprocess.run(
+            cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+        )
+    if _server is None:
+        _server = ForkServer(cwd=Path(__file__).parents[1])
+        atexit.register(_server.close)
+    return _server.run(list(args), cwd=cwd, env=env, timeout=timeout)
 
 
 @pytest.fixture
