@@ -22,6 +22,8 @@ def run_benchmark(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:
         "pendulum-p",
         "--seeds",
         "1",
+        "--jobs",  # the three agents' runs side by side, as the README's command does
+        "2",
         "--steps",
         "300",
         "--epoch_steps",
