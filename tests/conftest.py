@@ -60,6 +60,7 @@ def tiny_args(algo: str) -> list[str]:
 
 
 _server: ForkServer | None = None
+_SESSION_ENV = dict(os.environ)  # not what the test that happens to start the server patched
 
 
 def run_cli(*args: str, cwd: Path, env: dict | None = None, timeout: float = 600):
@@ -73,7 +74,7 @@ def run_cli(*args: str, cwd: Path, env: dict | None = None, timeout: float = 600
             cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
         )
     if _server is None:
-        _server = ForkServer(cwd=Path(__file__).parents[1])
+        _server = ForkServer(cwd=Path(__file__).parents[1], env=_SESSION_ENV)
         atexit.register(_server.close)
     return _server.run(list(args), cwd=cwd, env=env, timeout=timeout)
 

@@ -63,9 +63,10 @@ for line in sys.stdin:
 class ForkServer:
     """One warm process that runs commands one at a time, each in its own forked child."""
 
-    def __init__(self, cwd: Path) -> None:
+    def __init__(self, cwd: Path, env: dict[str, str]) -> None:
+        """``env``: the server's environment while it imports (each command gets its own)."""
         self._proc = subprocess.Popen(
-            [sys.executable, "-c", _SERVER], cwd=cwd, stdin=subprocess.PIPE,
+            [sys.executable, "-c", _SERVER], cwd=cwd, env=env, stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, bufsize=0,
         )  # fmt: skip
 
