@@ -19,8 +19,7 @@ from pathlib import Path
 import gymnasium
 import numpy as np
 
-import offpcc_pl  # noqa: F401  (registers the ids)
-from offpcc_pl.envs.make import make_env
+from offpcc_pl.envs.make import make_env  # importing offpcc_pl registers the ids
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bumps_speed import measure  # noqa: E402  (a sibling script, not a package)

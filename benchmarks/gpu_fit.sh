@@ -36,14 +36,15 @@ import yaml
 from offpcc_pl.commands.runs import read_metric
 
 run, epoch_steps = sys.argv[1], int(sys.argv[2])
-for metric in ("test/success_rate", "test/episode_return", "time/env_steps_per_s"):
-    curve = read_metric(run, metric)
+metrics = ("test/success_rate", "test/episode_return", "time/env_steps_per_s")
+curves = {metric: read_metric(run, metric) for metric in metrics}
+for metric, curve in curves.items():
     if curve is not None:
         points = list(zip(curve.x, curve.y))
         if metric.startswith("time/"):
             points = points[-5:]  # the rate of the last epochs
         print(metric, "by env step:", ", ".join(f"{x:.0f}: {y:.3g}" for x, y in points))
-rate = read_metric(run, "time/env_steps_per_s")
+rate = curves["time/env_steps_per_s"]
 hparams = sorted(Path(run, "csv").glob("version_*/hparams.yaml"))
 if rate is None or not hparams:
     sys.exit(print("no epoch ended: no env steps/s (raise LIMIT or lower EPOCH_STEPS)"))

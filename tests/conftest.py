@@ -63,11 +63,11 @@ _server: ForkServer | None = None
 _SESSION_ENV = dict(os.environ)  # not what the test that happens to start the server patched
 
 
-def run_cli(*args: str, cwd: Path, env: dict | None = None, timeout: float = 600):
+def run_cli(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
     """``offpcc-pl ARGS`` in a process of its own (forked from a warm server where the OS can
-    fork, see tests/forkserver.py); a ``subprocess.CompletedProcess``."""
+    fork, see tests/forkserver.py), with the test's environment."""
     global _server
-    env = {**os.environ, **(env or {})}
+    env = dict(os.environ)
     if not hasattr(os, "fork"):
         cmd = [sys.executable, "-m", "offpcc_pl", *args]
         return subprocess.run(

@@ -32,11 +32,15 @@ for line in sys.stdin:
             os.chdir(request["cwd"])
             os.environ.clear()
             os.environ.update(request["env"])
-            null = os.open(os.devnull, os.O_RDONLY)
-            os.dup2(null, 0)
+            for fd, path, flags in (
+                (0, os.devnull, os.O_RDONLY),
+                (1, request["stdout"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC),
+                (2, request["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC),
+            ):
+                opened = os.open(path, flags)
+                os.dup2(opened, fd)
+                os.close(opened)
             sys.stdin = open(os.devnull)
-            for fd, path in ((1, request["stdout"]), (2, request["stderr"])):
-                os.dup2(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), fd)
             sys.argv = ["offpcc-pl", *request["args"]]
             offpcc_pl.cli.main(request["args"])
             code = 0
@@ -101,10 +105,13 @@ class ForkServer:
                 "stderr": str(err),
             }
             self._proc.stdin.write((json.dumps(request) + "\n").encode())
-            pid = int(self._read_line(60) or 0)
+            pid = self._read_line(timeout)  # the first one waits for the server's imports
+            if pid is None:
+                self._proc.kill()
+                raise subprocess.TimeoutExpired(["offpcc-pl", *args], timeout)
             status = self._read_line(timeout)
             if status is None:
-                os.kill(pid, 9)
+                os.kill(int(pid), 9)
                 self._read_line(60)
                 raise subprocess.TimeoutExpired(["offpcc-pl", *args], timeout)
             return subprocess.CompletedProcess(
