@@ -30,6 +30,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -213,17 +214,42 @@ def run_job(job: Job, seeds: tuple[int, ...], args: argparse.Namespace) -> int:
     label = f"{job.task.name}/{job.agent} seeds {' '.join(map(str, todo))}"
     print(f"[pomdp] {label}: training", flush=True)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": "offline"}
+    seen = {seed: steps_done(root / f"seed{seed}") for seed in todo}
     with open(root / "multifit.log", "a") as log:
         proc = subprocess.Popen(
             multifit_command(job, todo, args), cwd=REPO, env=env, stdout=log, stderr=log
         )
-        _, status, usage = os.wait4(proc.pid, 0)  # usage: the fits' CPU time too
+        while True:  # usage: the fits' CPU time too, counted once the process is reaped
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            time.sleep(args.progress_every)
+            report_progress(job, seen, args)
         proc.returncode = code = os.waitstatus_to_exitcode(status)
+    report_progress(job, seen, args)
     if len(todo) == 1:  # one fit process: its CPU time is the run's (Ray: not recorded)
         minutes = (usage.ru_utime + usage.ru_stime) / 60
         record_cpu_minutes(root / f"seed{todo[0]}", versions_before, minutes)
     print(f"[pomdp] {label}: exit {code} (log: {root / 'multifit.log'})", flush=True)
     return code
+
+
+def report_progress(job: Job, seen: dict[int, int], args: argparse.Namespace) -> None:
+    """Print each seed's newest evaluation once (``seen``: the env steps last printed): a run
+    can take an hour, and its fit writes nothing to the terminal."""
+    total = total_steps(job.task, args)
+    metric = SUCCESS if job.task.success else RETURN
+    for seed, printed in seen.items():
+        curve = read_metric(job.root(args.out) / f"seed{seed}", metric)
+        if curve is None or curve.x[-1] <= printed:
+            continue
+        seen[seed] = steps = int(curve.x[-1])
+        value = curve.y[-1]
+        print(
+            f"[pomdp] {job.task.name}/{job.agent} seed{seed}: {steps:,} / {total:,} env steps,"
+            f" {metric} {value:.3g}",
+            flush=True,
+        )
 
 
 def run_all(jobs: list[Job], args: argparse.Namespace) -> None:
@@ -462,6 +488,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--table", type=Path, default=REPO / "docs/pomdp.md")
     parser.add_argument("--png", type=Path, default=REPO / "docs/pomdp.png")
     parser.add_argument("--report_only", action="store_true", help="only rebuild table, figure")
+    parser.add_argument(
+        "--progress_every", type=float, default=30.0, help="seconds between progress lines"
+    )
     split = argv.index("--") if "--" in argv else len(argv)
     args = parser.parse_args(argv[:split])
     args.fit_args = argv[split + 1 :]
@@ -470,6 +499,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name} must be >= 1, got {value}")
+    if not args.progress_every > 0:  # also refuses nan
+        parser.error(f"--progress_every must be > 0 seconds, got {args.progress_every}")
     return args
 
 

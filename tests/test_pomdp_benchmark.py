@@ -52,8 +52,9 @@ def table_row(table: str, task: str) -> list[str]:
 @pytest.fixture(scope="module")
 def tiny_suite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp_path = tmp_path_factory.mktemp("pomdp")
-    result = run_benchmark(tmp_path)
+    result = run_benchmark(tmp_path, "--progress_every", "0.5")
     assert result.returncode == 0, result.stdout + result.stderr
+    (tmp_path / "stdout.txt").write_text(result.stdout)
     return tmp_path
 
 
@@ -79,6 +80,31 @@ def test_trains_three_agents_and_writes_table_and_figure(tiny_suite: Path) -> No
     assert "Machine:" in table
     assert table_row(table, "bumps")[3] == "not run"  # the table covers the whole suite
     assert (tiny_suite / "pomdp.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_each_run_reports_its_evaluations_while_it_trains(tiny_suite: Path) -> None:
+    """A run's fit prints nothing; the benchmark prints each new evaluation once, and the
+    last one (the budget) for every run."""
+    out = (tiny_suite / "stdout.txt").read_text()
+    for run in ("pendulum-p/rsac", "pendulum-p/sac-partial", "pendulum-p/sac-full"):
+        lines = [line for line in out.splitlines() if line.startswith(f"[pomdp] {run} seed0: ")]
+        steps = [int(re.search(r"seed0: (\d+) / 300 env steps", line)[1]) for line in lines]
+        assert steps and steps[-1] == 300 and steps == sorted(set(steps)), out
+        assert all(re.search(r"test/episode_return -?\d", line) for line in lines), out
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (["--jobs", "0"], "--jobs must be >= 1, got 0"),
+        (["--progress_every", "0"], "--progress_every must be > 0 seconds, got 0.0"),
+        (["--progress_every", "nan"], "--progress_every must be > 0 seconds, got nan"),
+    ],
+)
+def test_bad_options_are_one_line_exit_2(tmp_path: Path, bad: list[str], message: str) -> None:
+    result = run_benchmark(tmp_path, *bad)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "runs").exists()
 
 
 def test_rerun_resumes_and_shares_the_full_state_run(tiny_suite: Path) -> None:
