@@ -185,6 +185,12 @@ def plan(args: argparse.Namespace) -> list[Job]:
     return jobs
 
 
+def say(line: str) -> None:
+    """One line in one write: the ``--jobs`` threads print side by side."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
 def steps_done(run_dir: Path) -> int:
     curve = read_metric(run_dir, RETURN)
     return 0 if curve is None else int(curve.x[-1])
@@ -212,7 +218,7 @@ def run_job(job: Job, seeds: tuple[int, ...], args: argparse.Namespace) -> int:
     root.mkdir(parents=True, exist_ok=True)
     versions_before = set(version_files(root / f"seed{todo[0]}"))
     label = f"{job.task.name}/{job.agent} seeds {' '.join(map(str, todo))}"
-    print(f"[pomdp] {label}: training", flush=True)
+    say(f"[pomdp] {label}: training")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": "offline"}
     seen = {seed: steps_done(root / f"seed{seed}") for seed in todo}
     with open(root / "multifit.log", "a") as log:
@@ -230,7 +236,7 @@ def run_job(job: Job, seeds: tuple[int, ...], args: argparse.Namespace) -> int:
     if len(todo) == 1:  # one fit process: its CPU time is the run's (Ray: not recorded)
         minutes = (usage.ru_utime + usage.ru_stime) / 60
         record_cpu_minutes(root / f"seed{todo[0]}", versions_before, minutes)
-    print(f"[pomdp] {label}: exit {code} (log: {root / 'multifit.log'})", flush=True)
+    say(f"[pomdp] {label}: exit {code} (log: {root / 'multifit.log'})")
     return code
 
 
@@ -244,12 +250,8 @@ def report_progress(job: Job, seen: dict[int, int], args: argparse.Namespace) ->
         if curve is None or curve.x[-1] <= printed:
             continue
         seen[seed] = steps = int(curve.x[-1])
-        value = curve.y[-1]
-        print(
-            f"[pomdp] {job.task.name}/{job.agent} seed{seed}: {steps:,} / {total:,} env steps,"
-            f" {metric} {value:.3g}",
-            flush=True,
-        )
+        line = f"[pomdp] {job.task.name}/{job.agent} seed{seed}: {steps:,} / {total:,} env steps"
+        say(f"{line}, {metric} {curve.y[-1]:.3g}")
 
 
 def run_all(jobs: list[Job], args: argparse.Namespace) -> None:
