@@ -225,12 +225,15 @@ def run_job(job: Job, seeds: tuple[int, ...], args: argparse.Namespace) -> int:
         proc = subprocess.Popen(
             multifit_command(job, todo, args), cwd=REPO, env=env, stdout=log, stderr=log
         )
+        next_report = time.monotonic() + args.progress_every
         while True:  # usage: the fits' CPU time too, counted once the process is reaped
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
-            time.sleep(args.progress_every)
-            report_progress(job, seen, args)
+            time.sleep(min(1.0, args.progress_every))  # notice the end within a second
+            if time.monotonic() >= next_report:
+                report_progress(job, seen, args)
+                next_report = time.monotonic() + args.progress_every
         proc.returncode = code = os.waitstatus_to_exitcode(status)
     report_progress(job, seen, args)
     if len(todo) == 1:  # one fit process: its CPU time is the run's (Ray: not recorded)
