@@ -212,7 +212,8 @@ def multifit_command(job: Job, seeds: tuple[int, ...], args: argparse.Namespace)
 def run_job(job: Job, seeds: tuple[int, ...], args: argparse.Namespace) -> int:
     """Train the seeds of ``job`` that have not reached the budget; the multifit exit code."""
     root = job.root(args.out)
-    todo = tuple(s for s in seeds if steps_done(root / f"seed{s}") < total_steps(job.task, args))
+    done = {seed: steps_done(root / f"seed{seed}") for seed in seeds}
+    todo = tuple(seed for seed in seeds if done[seed] < total_steps(job.task, args))
     if not todo:
         return 0
     root.mkdir(parents=True, exist_ok=True)
@@ -220,7 +221,7 @@ def run_job(job: Job, seeds: tuple[int, ...], args: argparse.Namespace) -> int:
     label = f"{job.task.name}/{job.agent} seeds {' '.join(map(str, todo))}"
     say(f"[pomdp] {label}: training")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": "offline"}
-    seen = {seed: steps_done(root / f"seed{seed}") for seed in todo}
+    seen = {seed: done[seed] for seed in todo}  # env steps of the last evaluation printed
     with open(root / "multifit.log", "a") as log:
         proc = subprocess.Popen(
             multifit_command(job, todo, args), cwd=REPO, env=env, stdout=log, stderr=log
