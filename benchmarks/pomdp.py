@@ -20,11 +20,17 @@ of the partial-to-full gap that RSAC closes, the wall time per run and the machi
 never run say "not run". The figure (``--png``) has one panel per task, mean ± std against env
 steps. Wall time per run is read from the run's files (config.yaml is written when a fit
 starts, metrics.csv last when it stops), summed over resumes.
+
+Run dirs sit in the git-ignored ``checkpoints/``; the table and figure are built from records of
+them (curves and minutes, a few kB) in ``<table>.json`` beside the table, so a fresh clone
+rebuilds both with ``--report_only``. A task with no record keeps its row of the previous
+table, marked †.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import platform
@@ -323,19 +329,78 @@ def wall_minutes(run_dir: Path) -> float:
     return seconds / 60
 
 
-def collect(task: Task, agent: str, root: Path, steps: int) -> Cell:
+# -- run records -------------------------------------------------------------------------------
+# Run dirs live under the git-ignored checkpoints/; the table is built from small records of
+# them kept beside it (``<table>.json``, committed with the table), so a fresh clone rebuilds
+# the same table and figure, and a later run adds to them instead of starting over.
+
+
+def run_keys(out: Path) -> list[str]:
+    """Run dirs under ``out`` as record keys (``bumps/rsac/seed0``, ``sac/<env id>/seed0``)."""
+    roots = {agent_root(out, t, a) for t in TASKS.values() for a in AGENTS if t.env_id(a)}
+    dirs = [run_dir for root in roots for run_dir in root.glob("seed*") if run_dir.is_dir()]
+    return sorted(run_dir.relative_to(out).as_posix() for run_dir in dirs)
+
+
+def summarize(run_dir: Path) -> dict | None:
+    """A run's record: its test curves, wall and CPU minutes; None before its first test."""
+    record: dict = {}
+    for metric in (RETURN, SUCCESS):
+        curve = read_metric(run_dir, metric)
+        if curve is not None:
+            record[metric] = [[int(x) for x in curve.x], [round(float(y), 4) for y in curve.y]]
+    if not record:
+        return None
+    cpu = cpu_minutes(run_dir)
+    record["wall_minutes"] = round(wall_minutes(run_dir), 2)
+    record["cpu_minutes"] = None if math.isnan(cpu) else round(cpu, 2)
+    return record
+
+
+def update_records(path: Path, out: Path) -> dict[str, dict]:
+    """The records in ``path``, refreshed from the run dirs under ``out`` and written back."""
+    records = json.loads(path.read_text()) if path.is_file() else {}
+    for key in run_keys(out):
+        record = summarize(out / key)
+        if record is not None:
+            records[key] = record
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(records, indent=0, sort_keys=True) + "\n")
+    return records
+
+
+def collect(task: Task, agent: str, records: dict[str, dict], prefix: str, steps: int) -> Cell:
+    """The finished runs of ``agent`` on ``task`` (records ``<prefix>/seed*``), cut at ``steps``."""
     metric = SUCCESS if task.success else RETURN
     curves, finals, minutes, cpu = [], [], [], []
-    for run_dir in sorted(root.glob("seed*")):
-        curve = read_metric(run_dir, metric)
-        if curve is None or curve.x[-1] < steps:
+    for key in sorted(k for k in records if k.rsplit("/", 1)[0] == prefix):
+        record = records[key]
+        if metric not in record or record[metric][0][-1] < steps:
             continue  # not finished: left out of the table until it is
-        upto = curve.x <= steps  # a SAC run shared with a longer task goes on beyond
-        curves.append(Curve(curve.x[upto], curve.y[upto]))
+        x, y = map(np.asarray, record[metric])
+        upto = x <= steps  # a SAC run shared with a longer task goes on beyond
+        curves.append(Curve(x[upto], y[upto]))
         finals.append(float(curves[-1].y[-1]))
-        minutes.append(wall_minutes(run_dir))
-        cpu.append(cpu_minutes(run_dir))
+        minutes.append(record["wall_minutes"])
+        cpu.append(math.nan if record["cpu_minutes"] is None else record["cpu_minutes"])
     return Cell(curves, finals, minutes, cpu)
+
+
+CARRIED = " †"  # marks a table row kept from the previous table: its runs have no records
+
+
+def previous_rows(table: Path) -> dict[str, str]:
+    """The rows of the table at ``table`` that give a result, by task name: kept for tasks
+    this report has no finished run of."""
+    if not table.is_file():
+        return {}
+    rows = {}
+    for line in table.read_text().splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        name = cells[0].split(" ", 1)[0]
+        if len(cells) == 8 and name in TASKS and set(cells[3:6]) - {"not run", "none"}:
+            rows[name] = line
+    return rows
 
 
 def row_digits(cells: dict[str, Cell], success: bool) -> int:
@@ -389,21 +454,32 @@ def machine() -> str:
     )
 
 
+def records_path(table: Path) -> Path:
+    return table.with_suffix(".json")
+
+
 def report(args: argparse.Namespace) -> dict[str, dict[str, Cell]]:
+    records = update_records(records_path(args.table), args.out)
+    previous = previous_rows(args.table)
     rows = [
         "| task | env id (partial / full) | env steps (paper) | RSAC | SAC partial | SAC full "
         "| gap closed | wall (CPU) min per run: RSAC / partial / full |",
         "|---|---|---|---|---|---|---|---|",
     ]
     results: dict[str, dict[str, Cell]] = {}
+    kept: set[str] = set()  # tasks whose row is kept from the previous table
     for name, task in TASKS.items():  # the whole suite: --tasks picks what to train only
         steps = total_steps(task, args)
         cells = {
-            agent: collect(task, agent, agent_root(args.out, task, agent), steps)
+            agent: collect(task, agent, records, agent_root(Path(), task, agent).as_posix(), steps)
             for agent in AGENTS
             if task.env_id(agent) is not None
         }
         results[name] = cells
+        if not any(cell.finals for cell in cells.values()) and name in previous:
+            rows.append(carried(previous[name]))
+            kept.add(name)
+            continue
         digits = row_digits(cells, task.success)
         scores = [fmt(cells[a], digits) if a in cells else "none" for a in AGENTS]
         minutes = " / ".join(fmt_minutes(cells.get(a)) for a in AGENTS)
@@ -414,6 +490,11 @@ def report(args: argparse.Namespace) -> dict[str, dict[str, Cell]]:
             + " | ".join(scores)
             + f" | {gap_closed(cells, task)} | {minutes} |"
         )
+    footnote = [
+        f"{CARRIED.strip()} Kept from the previous table: the records of its runs were lost "
+        "with an earlier checkout (no curve in the figure). Re-running the task replaces it.",
+        "",
+    ]
     text = "\n".join(
         [
             "Final test return (test success rate for the bump tasks), mean ± std over seeds "
@@ -425,6 +506,7 @@ def report(args: argparse.Namespace) -> dict[str, dict[str, Cell]]:
             "",
             *rows,
             "",
+            *(footnote if kept else []),
             f"Machine: {machine()}.",
             "",
         ]
@@ -432,11 +514,19 @@ def report(args: argparse.Namespace) -> dict[str, dict[str, Cell]]:
     args.table.parent.mkdir(parents=True, exist_ok=True)
     args.table.write_text(text)
     print(text)
-    plot(results, args.png)
+    plot(results, args.png, kept)
     return results
 
 
-def plot(results: dict[str, dict[str, Cell]], out: Path) -> None:
+def carried(row: str) -> str:
+    """``row`` with its first cell marked as kept from the previous table."""
+    _, first, rest = row.split("|", 2)
+    if CARRIED.strip() not in first:
+        first = first.rstrip() + CARRIED + " "
+    return f"|{first}|{rest}"
+
+
+def plot(results: dict[str, dict[str, Cell]], out: Path, kept: set[str] = frozenset()) -> None:
     import matplotlib
 
     matplotlib.use("Agg")  # headless, file output only
@@ -463,7 +553,8 @@ def plot(results: dict[str, dict[str, Cell]], out: Path) -> None:
         if ax.lines:
             ax.legend(fontsize="x-small")
         else:
-            ax.text(0.5, 0.5, "not run", ha="center", va="center", transform=ax.transAxes)
+            blank = "curves not kept:\nsee the table" if name in kept else "not run"
+            ax.text(0.5, 0.5, blank, ha="center", va="center", transform=ax.transAxes)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=90)

@@ -127,3 +127,31 @@ def test_report_only_marks_missing_runs_not_run(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     row = table_row((tmp_path / "pomdp.md").read_text(), "bumps")
     assert row[3:6] == ["not run", "not run", "none"]  # no full-state version of bumps
+
+
+def test_records_rebuild_the_table_without_the_run_dirs(tiny_suite: Path, tmp_path: Path) -> None:
+    """A fresh clone has the table's records (``pomdp.json``) but not the git-ignored runs."""
+    (tmp_path / "pomdp.json").write_text((tiny_suite / "pomdp.json").read_text())
+    result = run_benchmark(tmp_path, "--report_only")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not (tmp_path / "runs").exists()
+    rebuilt = table_row((tmp_path / "pomdp.md").read_text(), "pendulum-p")
+    assert rebuilt == table_row((tiny_suite / "pomdp.md").read_text(), "pendulum-p")
+    assert rebuilt[3] != "not run"
+
+
+def test_a_task_without_records_keeps_its_previous_row_marked(tmp_path: Path) -> None:
+    bumps = (
+        "| bumps (success rate) | `pbc-bumps-normal-pomdp-v0` | 100k (1000k) | 0.78 ± 0.17 (3) "
+        "| 0.12 (1) | none | 2/3 seeds reached 0.9 | 61 (45) / 34 (30) / - |"
+    )
+    never = "| pendulum-v | `pendulum-va-v0` / `pendulum-v0` | 40k (100k) | not run | not run "
+    (tmp_path / "pomdp.md").write_text(f"{bumps}\n{never}| not run | - | - / - / - |\n")
+    result = run_benchmark(tmp_path, "--report_only")
+    assert result.returncode == 0, result.stdout + result.stderr
+    table = (tmp_path / "pomdp.md").read_text()
+    row = table_row(table, "bumps")
+    assert row[0] == "bumps (success rate) †" and row[3:5] == ["0.78 ± 0.17 (3)", "0.12 (1)"]
+    assert "† Kept from the previous table" in table
+    assert table_row(table, "pendulum-v")[3] == "not run"  # a row without a result is not kept
+    assert table_row(table, "pendulum-p")[0] == "pendulum-p"  # never run: a fresh row
