@@ -492,7 +492,7 @@ def report(args: argparse.Namespace) -> dict[str, dict[str, Cell]]:
         )
     footnote = [
         f"{CARRIED.strip()} Kept from the previous table: the records of its runs were lost "
-        "with an earlier checkout (no curve in the figure). Re-running the task replaces it.",
+        "with an earlier checkout (no panel in the figure). Re-running the task replaces it.",
         "",
     ]
     text = "\n".join(
@@ -527,11 +527,13 @@ def carried(row: str) -> str:
 
 
 def plot(results: dict[str, dict[str, Cell]], out: Path, kept: set[str] = frozenset()) -> None:
+    """One panel per task, but none for the rows kept from the previous table (no curves)."""
     import matplotlib
 
     matplotlib.use("Agg")  # headless, file output only
     import matplotlib.pyplot as plt
 
+    results = {name: cells for name, cells in results.items() if name not in kept} or results
     cols = min(4, len(results))
     rows = math.ceil(len(results) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.5 * cols, 3.4 * rows), squeeze=False)
@@ -553,8 +555,7 @@ def plot(results: dict[str, dict[str, Cell]], out: Path, kept: set[str] = frozen
         if ax.lines:
             ax.legend(fontsize="x-small")
         else:
-            blank = "curves not kept:\nsee the table" if name in kept else "not run"
-            ax.text(0.5, 0.5, blank, ha="center", va="center", transform=ax.transAxes)
+            ax.text(0.5, 0.5, "not run", ha="center", va="center", transform=ax.transAxes)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=90)
