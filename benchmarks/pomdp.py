@@ -38,6 +38,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Set as AbstractSet
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -386,7 +387,7 @@ def collect(task: Task, agent: str, records: dict[str, dict], prefix: str, steps
     return Cell(curves, finals, minutes, cpu)
 
 
-CARRIED = " †"  # marks a table row kept from the previous table: its runs have no records
+CARRIED = "†"  # marks a table row kept from the previous table: its runs have no records
 
 
 def previous_rows(table: Path) -> dict[str, str]:
@@ -454,12 +455,8 @@ def machine() -> str:
     )
 
 
-def records_path(table: Path) -> Path:
-    return table.with_suffix(".json")
-
-
 def report(args: argparse.Namespace) -> dict[str, dict[str, Cell]]:
-    records = update_records(records_path(args.table), args.out)
+    records = update_records(args.table.with_suffix(".json"), args.out)
     previous = previous_rows(args.table)
     rows = [
         "| task | env id (partial / full) | env steps (paper) | RSAC | SAC partial | SAC full "
@@ -491,7 +488,7 @@ def report(args: argparse.Namespace) -> dict[str, dict[str, Cell]]:
             + f" | {gap_closed(cells, task)} | {minutes} |"
         )
     footnote = [
-        f"{CARRIED.strip()} Kept from the previous table: the records of its runs were lost "
+        f"{CARRIED} Kept from the previous table: the records of its runs were lost "
         "with an earlier checkout (no panel in the figure). Re-running the task replaces it.",
         "",
     ]
@@ -521,13 +518,16 @@ def report(args: argparse.Namespace) -> dict[str, dict[str, Cell]]:
 def carried(row: str) -> str:
     """``row`` with its first cell marked as kept from the previous table."""
     _, first, rest = row.split("|", 2)
-    if CARRIED.strip() not in first:
-        first = first.rstrip() + CARRIED + " "
+    if CARRIED not in first:
+        first = f"{first.rstrip()} {CARRIED} "
     return f"|{first}|{rest}"
 
 
-def plot(results: dict[str, dict[str, Cell]], out: Path, kept: set[str] = frozenset()) -> None:
-    """One panel per task, but none for the rows kept from the previous table (no curves)."""
+def plot(
+    results: dict[str, dict[str, Cell]], out: Path, kept: AbstractSet[str] = frozenset()
+) -> None:
+    """One panel per task, but none for the rows kept from the previous table (no curves),
+    unless every row was kept."""
     import matplotlib
 
     matplotlib.use("Agg")  # headless, file output only
@@ -555,7 +555,8 @@ def plot(results: dict[str, dict[str, Cell]], out: Path, kept: set[str] = frozen
         if ax.lines:
             ax.legend(fontsize="x-small")
         else:
-            ax.text(0.5, 0.5, "not run", ha="center", va="center", transform=ax.transAxes)
+            blank = "curves not kept" if name in kept else "not run"
+            ax.text(0.5, 0.5, blank, ha="center", va="center", transform=ax.transAxes)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=90)
