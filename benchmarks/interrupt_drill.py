@@ -69,14 +69,26 @@ def env_steps(run_dir: Path) -> int:
     return next(v for k, v in ckpt["callbacks"].items() if "ReplayCallback" in k)["env_steps"]
 
 
-def wait_for_progress(proc: subprocess.Popen, last: Path, since: float, target: int) -> bool:
-    """Until this process's ``last.ckpt`` (saved every interval) reaches env step ``target``,
-    or the process exits."""
+def wait_for_progress(
+    proc: subprocess.Popen, last: Path, since: float, target: int
+) -> list[tuple[float, int]] | None:
+    """Until this process's ``last.ckpt`` (saved every interval) reaches env step ``target``:
+    the (time, env step) of each of its saves seen, or None if the process exited first."""
+    seen: list[tuple[float, int]] = []
     while proc.poll() is None:
-        if last.exists() and last.stat().st_mtime > since and env_steps(last.parent) >= target:
-            return True
-        time.sleep(0.05)
-    return False
+        if last.exists() and last.stat().st_mtime > since:
+            since = last.stat().st_mtime
+            seen.append((since, env_steps(last.parent)))
+            if seen[-1][1] >= target:
+                return seen
+        time.sleep(0.02)
+    return None
+
+
+def steps_per_second(seen: list[tuple[float, int]], rate: float) -> float:
+    """The run's speed between its first and last save seen (``rate`` when one was seen)."""
+    (t0, s0), (t1, s1) = seen[0], seen[-1]
+    return (s1 - s0) / (t1 - t0) if s1 > s0 and t1 > t0 else rate
 
 
 def drill(
@@ -95,6 +107,7 @@ def drill(
     kinds += [rng.choice(kinds) for _ in range(interrupts - 3)]
     rng.shuffle(kinds)
     problems, interval, total, reached = [], 60 * every_minutes, epochs * steps, 0
+    rate = float("inf")  # env steps per second, unknown until two saves are seen
     for i, kind in enumerate(kinds):
         # a random moment in this interrupt's share of what is left of the first 80 %, so a
         # fast machine overshooting one target (progress is seen only at saves) cannot use up
@@ -110,12 +123,17 @@ def drill(
             stderr=subprocess.PIPE,
             text=True,
         )
-        if not wait_for_progress(proc, drilled / "last.ckpt", started, target):
+        seen = wait_for_progress(proc, drilled / "last.ckpt", started, target)
+        if seen is None:
             problems.append(
                 f"interrupt {i}: the run ended before step {target} ({proc.returncode})"
             )
             break
-        time.sleep(rng.uniform(0.0, 0.1))
+        # a random moment after that save, within half of what is left of the run at its
+        # speed: a fast machine must not finish the run before the signal comes
+        rate = steps_per_second(seen, rate)
+        left = (total - seen[-1][1]) / rate
+        time.sleep(rng.uniform(0.0, min(0.1, left / 2)))
         before = env_steps(drilled)
         killed_at = time.time()
         proc.send_signal(kind)
@@ -156,7 +174,7 @@ def main() -> int:
     parser.add_argument("--interrupts", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--steps", type=int, default=400, help="env steps per epoch")
-    parser.add_argument("--every_minutes", type=float, default=0.003, help="time-based saves")
+    parser.add_argument("--every_minutes", type=float, default=0.001, help="time-based saves")
     parser.add_argument("--seed", type=int, default=0, help="seeds the interruption moments")
     parser.add_argument("--dir", type=Path, help="work directory (default: a temporary one)")
     args = parser.parse_args()

@@ -473,7 +473,8 @@ def report(args: argparse.Namespace) -> dict[str, dict[str, Cell]]:
             if task.env_id(agent) is not None
         }
         results[name] = cells
-        if not any(cell.finals for cell in cells.values()) and name in previous:
+        if name in previous and not all(cell.finals for cell in cells.values()):
+            # a re-run replaces the row once every agent has finished
             rows.append(carried(previous[name]))
             kept.add(name)
             continue
@@ -489,7 +490,8 @@ def report(args: argparse.Namespace) -> dict[str, dict[str, Cell]]:
         )
     footnote = [
         f"{CARRIED} Kept from the previous table: the records of its runs were lost "
-        "with an earlier checkout (no panel in the figure). Re-running the task replaces it.",
+        "with an earlier checkout (no panel in the figure). Re-running the task replaces it "
+        "once all its agents have finished.",
         "",
     ]
     text = "\n".join(

@@ -15,6 +15,7 @@ from jsonargparse.typing import NonNegativeFloat
 from lightning_fabric.utilities.types import _PATH
 from pytorch_lightning.callbacks import Callback, ModelCheckpoint
 from pytorch_lightning.plugins.io import TorchCheckpointIO
+from pytorch_lightning.utilities import rank_zero_info
 
 from offpcc_pl.errors import CheckpointError, CheckpointWriteFailed, Interrupted
 from offpcc_pl.monitor import find_replay, flush_loggers
@@ -144,8 +145,16 @@ class LastCheckpoint(Callback):
     interruption nor a power loss costs an epoch (issue 12).
 
     The signal only sets a flag; the save happens at the end of the current train batch
-    (one env step and its updates), where the state is consistent and resumes exactly. A
-    second signal interrupts at once (Lightning's KeyboardInterrupt handling, exit code 1).
+    (one env step and its updates), where the state is consistent and resumes exactly. One
+    that comes during an epoch's end (its evaluation) is served after the next epoch's first
+    batch; one after the last batch lets the finished run end as usual (exit 0). A second
+    signal interrupts at once (Lightning's KeyboardInterrupt handling, exit code 1).
+
+    Lightning installs its own SIGTERM handler once the checkpoint is restored; it would end
+    the run at an epoch end with ``SystemExit`` and exit code 0, which a supervisor reads as
+    a finished run. So the handlers here cover the restore, step aside while Lightning takes
+    note of the handlers it will put back (the user's), and replace Lightning's when
+    training starts.
     """
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -176,9 +185,22 @@ class LastCheckpoint(Callback):
         except ValueError:  # not the main thread (e.g. a Ray worker thread): no handlers
             self._previous = {}
 
-    def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._restore_handlers()  # the ones Lightning will find now and put back at the end
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._last_save = time.monotonic()
+        if trainer.received_sigterm:  # in the moment Lightning's handler was in place
+            self.requested = self.requested or signal.SIGTERM
+        for signum in self._previous:  # over Lightning's SIGTERM handler (class doc)
+            signal.signal(signum, self._handle)
+
+    def _restore_handlers(self) -> None:
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
+
+    def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        self._restore_handlers()
         self._previous = {}
 
     def on_exception(
@@ -186,8 +208,12 @@ class LastCheckpoint(Callback):
     ) -> None:
         self.teardown(trainer, pl_module, "fit")
 
-    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._last_save = time.monotonic()
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self.requested is not None:
+            rank_zero_info(
+                f"{signal.Signals(self.requested).name} came after the last train batch: "
+                "the run finished and its checkpoints are saved"
+            )
 
     def path(self, trainer: pl.Trainer) -> str:
         """``last.ckpt`` beside the epoch-end one (the ``last`` ModelCheckpoint's dir)."""

@@ -4,15 +4,21 @@ foreign-checkpoint errors, best.ckpt contents, and the noise users no longer rea
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import pytorch_lightning as pl
 import torch
+from pytorch_lightning.callbacks import Callback
 
 from offpcc_pl.algorithms import SAC
 from offpcc_pl.checkpointing import LastCheckpoint
+from offpcc_pl.errors import Interrupted
+from offpcc_pl.monitor import find_replay
 from tests.conftest import run_cli, tiny_args
 from tests.test_loop import quiet_trainer
 
@@ -53,6 +59,49 @@ def test_time_based_save_writes_last_checkpoint_mid_epoch(
     ckpt = torch.load(tmp_path / "last.ckpt", weights_only=True)
     assert ckpt["callbacks"]["ReplayCallback"]["env_steps"] == 50
     assert ckpt["loops"]["fit_loop"]["epoch_progress"]["current"]["completed"] == 0  # mid-epoch
+
+
+class SignalAtEpochEnd(Callback):
+    """Sends this process ``signum`` at the end of train epoch ``epoch``."""
+
+    def __init__(self, signum: int, epoch: int) -> None:
+        self.signum, self.epoch = signum, epoch
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:  # noqa: ANN001
+        if trainer.current_epoch == self.epoch:
+            os.kill(os.getpid(), self.signum)
+
+
+def signalled_fit(tmp_path: Path, signum: int, epoch: int) -> pl.Trainer:
+    """Two epochs of 30 env steps with ``signum`` at the end of ``epoch``."""
+    module = SAC(hidden_sizes=(8, 8), batch_size=4, update_after=20, eval_episodes=1)
+    trainer = quiet_trainer(30, max_epochs=2, default_root_dir=tmp_path)
+    trainer.callbacks += [LastCheckpoint(every_minutes=0), SignalAtEpochEnd(signum, epoch)]
+    trainer.fit(module)
+    return trainer
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_signal_at_an_epoch_end_is_served_after_the_next_batch(tmp_path: Path, signum: int) -> None:
+    """Not Lightning's SIGTERM handling, which ends the run at the epoch end with exit 0."""
+    before = {s: signal.getsignal(s) for s in LastCheckpoint.SIGNALS}
+    with pytest.raises(Interrupted) as stopped:
+        signalled_fit(tmp_path, signum, epoch=0)
+    assert stopped.value.signum == signum
+    ckpt = torch.load(tmp_path / "last.ckpt", weights_only=True)
+    assert ckpt["callbacks"]["ReplayCallback"]["env_steps"] == 31
+    assert {s: signal.getsignal(s) for s in LastCheckpoint.SIGNALS} == before
+
+
+def test_signal_after_the_last_batch_lets_the_finished_run_end(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    before = {s: signal.getsignal(s) for s in LastCheckpoint.SIGNALS}
+    with caplog.at_level(logging.INFO):
+        trainer = signalled_fit(tmp_path, signal.SIGTERM, epoch=1)
+    assert "SIGTERM came after the last train batch" in caplog.text
+    assert find_replay(trainer).env_steps == 60
+    assert {s: signal.getsignal(s) for s in LastCheckpoint.SIGNALS} == before
 
 
 BUILD_ERRORS = {

@@ -155,3 +155,19 @@ def test_a_task_without_records_keeps_its_previous_row_marked(tmp_path: Path) ->
     assert "† Kept from the previous table" in table
     assert table_row(table, "pendulum-v")[3] == "not run"  # a row without a result is not kept
     assert table_row(table, "pendulum-p")[0] == "pendulum-p"  # never run: a fresh row
+
+
+def test_a_partly_rerun_task_keeps_its_previous_row(tiny_suite: Path, tmp_path: Path) -> None:
+    """pendulum-v's full-state run is pendulum-p's, finished; its own two are not run yet."""
+    (tmp_path / "pomdp.json").write_text((tiny_suite / "pomdp.json").read_text())
+    previous = (
+        "| pendulum-v | `pendulum-va-v0` / `pendulum-v0` | 300 (100k) | -168 ± 13 (2) "
+        "| -1498 (1) | -109 (1) | 0.96 | 32 (16) / 12 (10) / 24 |"
+    )
+    (tmp_path / "pomdp.md").write_text(previous + "\n")
+    result = run_benchmark(tmp_path, "--report_only")
+    assert result.returncode == 0, result.stdout + result.stderr
+    table = (tmp_path / "pomdp.md").read_text()
+    assert table_row(table, "pendulum-v")[0] == "pendulum-v †"
+    assert table_row(table, "pendulum-v")[3:6] == ["-168 ± 13 (2)", "-1498 (1)", "-109 (1)"]
+    assert table_row(table, "pendulum-p")[0] == "pendulum-p"  # all three finished: measured
