@@ -387,7 +387,7 @@ def collect(task: Task, agent: str, records: dict[str, dict], prefix: str, steps
     return Cell(curves, finals, minutes, cpu)
 
 
-CARRIED = "†"  # marks a table row kept from the previous table: its runs have no records
+CARRIED = "†"  # marks a row kept from the previous table: no finished re-run of all its agents
 
 
 def previous_rows(table: Path) -> dict[str, str]:

@@ -81,27 +81,31 @@ def signalled_fit(tmp_path: Path, signum: int, epoch: int) -> pl.Trainer:
     return trainer
 
 
+def handlers() -> dict[int, object]:
+    return {s: signal.getsignal(s) for s in LastCheckpoint.SIGNALS}
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_signal_at_an_epoch_end_is_served_after_the_next_batch(tmp_path: Path, signum: int) -> None:
     """Not Lightning's SIGTERM handling, which ends the run at the epoch end with exit 0."""
-    before = {s: signal.getsignal(s) for s in LastCheckpoint.SIGNALS}
+    before = handlers()
     with pytest.raises(Interrupted) as stopped:
         signalled_fit(tmp_path, signum, epoch=0)
     assert stopped.value.signum == signum
     ckpt = torch.load(tmp_path / "last.ckpt", weights_only=True)
     assert ckpt["callbacks"]["ReplayCallback"]["env_steps"] == 31
-    assert {s: signal.getsignal(s) for s in LastCheckpoint.SIGNALS} == before
+    assert handlers() == before
 
 
 def test_signal_after_the_last_batch_lets_the_finished_run_end(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    before = {s: signal.getsignal(s) for s in LastCheckpoint.SIGNALS}
+    before = handlers()
     with caplog.at_level(logging.INFO):
         trainer = signalled_fit(tmp_path, signal.SIGTERM, epoch=1)
     assert "SIGTERM came after the last train batch" in caplog.text
     assert find_replay(trainer).env_steps == 60
-    assert {s: signal.getsignal(s) for s in LastCheckpoint.SIGNALS} == before
+    assert handlers() == before
 
 
 BUILD_ERRORS = {
