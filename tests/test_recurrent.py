@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -108,3 +109,68 @@ def test_identity_summarizer_on_one_step_batches_gives_the_feed_forward_update()
     with_mask = copy.deepcopy(batch)
     with_mask.mask = torch.ones(32, 1, 1)
     assert_same_update(ff, rec, batch, with_mask)
+
+
+def test_summarizer_lr_reaches_the_optimizers_param_groups() -> None:
+    """The summarizers of the actor and the critics learn at ``summarizer_lr``; everything
+    else (heads, temperature) at ``lr``; without it every group keeps ``lr``."""
+    from offpcc_pl.algorithms import RSAC
+
+    module = RSAC(env_id="car-top-v0", lr=1e-3, summarizer_lr=3e-5, **SMALL)
+    critic_opt, actor_opt, alpha_opt = module.configure_optimizers()
+    summarizer_ids = {
+        id(p) for m in [*module.critic_encoders, module.actor_encoder] for p in m.parameters()
+    }
+    for optimizer in (critic_opt, actor_opt):
+        heads, summarizers = optimizer.param_groups
+        assert heads["lr"] == 1e-3 and summarizers["lr"] == 3e-5
+        assert summarizers["params"] and {id(p) for p in summarizers["params"]} <= summarizer_ids
+        assert not {id(p) for p in heads["params"]} & summarizer_ids
+    assert [g["lr"] for g in alpha_opt.param_groups] == [1e-3]
+    every = {
+        id(p)
+        for opt in (critic_opt, actor_opt, alpha_opt)
+        for g in opt.param_groups
+        for p in g["params"]
+    }
+    assert every == {id(p) for p in module.parameters() if p.requires_grad}
+
+    plain = RSAC(env_id="car-top-v0", lr=1e-3, **SMALL)
+    assert [len(opt.param_groups) for opt in plain.configure_optimizers()] == [1, 1, 1]
+
+
+def test_summarizer_lr_is_applied_in_a_fit(workdir: Path) -> None:
+    """Through the CLI: the saved optimizer states carry the summarizers' own rate."""
+    from tests.conftest import run_cli, tiny_args
+
+    args = [*tiny_args("RSAC"), "--model.summarizer_lr", "2e-5", "--trainer.max_epochs", "1"]
+    out = run_cli("fit", *args, "--trainer.default_root_dir", "run", cwd=workdir)
+    assert out.returncode == 0, out.stderr[-2000:]
+    ckpt = torch.load(workdir / "run" / "last.ckpt", weights_only=False)
+    rates = [[g["lr"] for g in state["param_groups"]] for state in ckpt["optimizer_states"]]
+    assert rates[:2] == [[ckpt["hyper_parameters"]["lr"], 2e-5]] * 2
+    assert ckpt["hyper_parameters"]["summarizer_lr"] == 2e-5
+
+
+def test_resume_that_adds_a_summarizer_lr_is_refused_in_one_line(workdir: Path) -> None:
+    from tests.conftest import run_cli, tiny_args
+
+    args = [*tiny_args("RSAC"), "--trainer.default_root_dir", "run"]
+    out = run_cli("fit", *args, "--trainer.max_epochs", "1", cwd=workdir)
+    assert out.returncode == 0, out.stderr[-2000:]
+    before = (workdir / "run" / "last.ckpt").read_bytes()
+    resumed = run_cli(
+        "fit",
+        *args,
+        "--trainer.max_epochs",
+        "2",
+        "--model.summarizer_lr",
+        "1e-5",
+        "--ckpt_path",
+        "last",
+        cwd=workdir,
+    )
+    assert resumed.returncode == 2, resumed.stderr[-2000:]
+    lines = resumed.stderr.strip().splitlines()
+    assert "summarizer_lr" in lines[-1] and "Traceback" not in resumed.stderr
+    assert (workdir / "run" / "last.ckpt").read_bytes() == before

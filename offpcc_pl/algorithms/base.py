@@ -31,7 +31,7 @@ from offpcc_pl.data import ReplayDataset, ResumableLoader
 from offpcc_pl.encoders import ConvEncoder, random_shift
 from offpcc_pl.envs.make import TEST_SEED, HistoryInputs, make_env
 from offpcc_pl.envs.wrappers import is_image_space
-from offpcc_pl.errors import ConfigError, TrainingDiverged
+from offpcc_pl.errors import CheckpointError, ConfigError, TrainingDiverged
 from offpcc_pl.monitor import ReplaySource, find_replay, log_at_env_step
 from offpcc_pl.nets import Critics, Hidden, Summarizer, SummarizerKind
 from offpcc_pl.replay_memory import (
@@ -68,7 +68,7 @@ def _step(optimizers: list, loss: Tensor, backward: Callable[[Tensor], Any]) -> 
         optimizer.step()
 
 
-def adam(params: list[nn.Parameter], lr: float) -> torch.optim.Adam:
+def adam(params: list[nn.Parameter] | list[dict[str, Any]], lr: float) -> torch.optim.Adam:
     """Adam with ``fused=True`` (one kernel per parameter group on CPU and CUDA; the
     per-tensor ``foreach`` path runs a dozen small ops per tensor on CPU, issue 10).
 
@@ -112,6 +112,7 @@ class Memory:
     window: int | None = None
     burn_in: int = 0
     inputs: HistoryInputs = "obs"
+    lr: float | None = None  # the summarizers' learning rate (None: the module's lr)
 
 
 class LivePolicy:
@@ -298,7 +299,26 @@ class OffPolicyModule(pl.LightningModule):
         ]  # share="all": the summarizer learns from the critic loss only
         self._polyak = self._polyak_pairs()  # parameter lists are fixed from here on
         self._graphs = None  # new optimizers: capture again
-        return [adam(critic_params, lr), adam(actor_params, lr)]
+        return [
+            adam(self._lr_groups(critic_params, lr), lr),
+            adam(self._lr_groups(actor_params, lr), lr),
+        ]
+
+    def _lr_groups(
+        self, params: list[nn.Parameter], lr: float
+    ) -> list[nn.Parameter] | list[dict[str, Any]]:
+        """``params`` as they are, or split into two parameter groups when the summarizers
+        learn at their own rate. A small change of a summarizer's weights moves its outputs
+        over a whole sequence, so RESeL (Luo et al. 2024, "Efficient Recurrent Off-Policy RL
+        Requires a Context-Encoder-Specific Learning Rate", Sec. 4) trains it far slower than
+        the MLP heads."""
+        if self.memory is None or self.memory.lr is None:
+            return params  # one group: the optimizer state of every earlier run still loads
+        encoders = nn.ModuleList([*self.critic_encoders, self.actor_encoder])
+        summarizer_ids = {id(p) for p in encoders.parameters()}
+        heads = [p for p in params if id(p) not in summarizer_ids]
+        summarizers = [p for p in params if id(p) in summarizer_ids]
+        return [{"params": heads, "lr": lr}, {"params": summarizers, "lr": self.memory.lr}]
 
     # -- data --------------------------------------------------------------------------------
 
@@ -597,8 +617,23 @@ class OffPolicyModule(pl.LightningModule):
             "count": self._n_summed,
         }
 
+    def _check_lr_groups(self, checkpoint: dict[str, Any]) -> None:
+        """Refuse, before the optimizers load, a resume that adds or drops the summarizers'
+        own learning rate: their parameter groups would not match the saved Adam state."""
+        states = checkpoint.get("optimizer_states") or []
+        if not states or self.memory is None:
+            return
+        saved = len(states[0]["param_groups"]) > 1
+        if saved != (self.memory.lr is not None):
+            have = "sets" if saved else "does not set"
+            raise CheckpointError(
+                f"the checkpoint's run {have} --model.summarizer_lr and this one "
+                f"{'does not' if saved else 'does'}; resume with the checkpoint's own setting"
+            )
+
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         check_same_run(checkpoint, self.identity(), "this module")
+        self._check_lr_groups(checkpoint)
         self._graphs = None  # optimizer state is replaced: capture again
         # checkpoints of separate critics: the weights stack in a load hook of Critics,
         # their Adam state here (the optimizers load after this hook)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from jsonargparse.typing import NonNegativeInt, PositiveInt
+from jsonargparse.typing import NonNegativeInt, PositiveFloat, PositiveInt
 
 from offpcc_pl.algorithms.base import Memory
 from offpcc_pl.algorithms.ddpg import DDPG
@@ -33,6 +33,7 @@ class Recurrent:
         window: PositiveInt | None = None,
         burn_in: NonNegativeInt = 0,
         summarizer_inputs: HistoryInputs = "obs",
+        summarizer_lr: PositiveFloat | None = None,
         batch_size: PositiveInt = 10,
         capacity: PositiveInt | None = None,
         update_after: NonNegativeInt = 10000,
@@ -51,6 +52,8 @@ class Recurrent:
             burn_in: steps before each window that only warm the hidden state (no loss).
             summarizer_inputs: what the summarizers read each step: the observation (seed),
                 plus the previous action ("obs_act"), plus the previous reward ("obs_act_rew").
+            summarizer_lr: Adam learning rate of the summarizers (None: ``lr``, as the MLP
+                heads). RESeL (Luo et al. 2024) trains them at about 1/30 of the heads' rate.
             batch_size: episodes (or windows) per batch.
             capacity: replay capacity in episodes; None: 5000, or episodes worth 100k steps
                 for image observations (which go through the conv encoder first).
@@ -64,6 +67,7 @@ class Recurrent:
             window,
             burn_in,
             summarizer_inputs,
+            summarizer_lr,
         )
         super().__init__(
             _memory=memory,
