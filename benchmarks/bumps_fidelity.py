@@ -1,4 +1,4 @@
-"""Our pybullet bumps env beside the original's figures (issue 9), measured on placed layouts.
+"""Our pybullet bumps env beside the original's figures, measured on placed layouts.
 
 Usage: ``python benchmarks/bumps_fidelity.py [--episodes 100]``. Prints a Markdown table of
 ``pbc-bumps-normal-pomdp-v0``'s behaviour (soft passes, hard pushes, blade angles, seeded
@@ -130,7 +130,7 @@ def main() -> None:
         f"{ENV_ID} on {platform.system()} {cpu}, Python {platform.python_version()}, "
         f"pybullet {version('pybullet')} ({time.perf_counter() - start:.0f} s)"
     )
-    print("\n| measure | original (issue 9) | ours |\n|---|---|---|")
+    print("\n| measure | original (UR5 + shovel) | ours |\n|---|---|---|")
     for measure_name, original, ours in rows:
         print(f"| {measure_name} | {original} | {ours} |")
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-HYPERPARAMETERS = {  # shared by both libraries (DESIGN.md defaults)
+HYPERPARAMETERS = {  # shared by both libraries: offpcc's (the seed's) defaults
     "lr": 3e-4,
     "gamma": 0.99,
     "tau": 0.005,

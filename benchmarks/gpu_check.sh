@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU checks of issue 10 in one command, on a machine with a CUDA device:
+# The GPU checks in one command, on a machine with a CUDA device:
 #
 #     bash benchmarks/gpu_check.sh [LOG_DIR]      # default: checkpoints/gpu_check
 #

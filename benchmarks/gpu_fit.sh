@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 11: trains any config on the accelerator for as long as LIMIT seconds allow, with
+# Trains any config on the accelerator for as long as LIMIT seconds allow, with
 # shorter epochs so the test return is read several times, then prints from the run's CSV log
 # the test return and success rate by env step and the env steps/s of the last epochs. After
 # the warm-up (update_after) every env step runs updates_per_step updates, so an epoch wholly

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 11: SAC from pixels (configs/sac_cartpole_img.yaml, dm_control cartpole balance, MuJoCo
+# SAC from pixels (configs/sac_cartpole_img.yaml, dm_control cartpole balance, MuJoCo
 # rendering through EGL) trained on the accelerator for as long as LIMIT seconds allow, by
 # benchmarks/gpu_fit.sh (test return by env step, env steps/s and updates/s of the last epochs),
 # then the same agent's updates/s on the CPU from `benchmarks/speed.py --part image` (the update

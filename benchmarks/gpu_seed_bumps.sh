@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 13, item 5: the seed setting of the headline task (configs/rsac_bumps.yaml: three
+# The seed setting of the headline task (configs/rsac_bumps.yaml: three
 # separate 2x256 LSTMs, whole 50-step episodes, 10 a batch) trained on a CUDA device for as
 # long as LIMIT seconds allow, with shorter epochs (1000 env steps, 10 test episodes) so the
 # success rate is read several times. Prints updates/s (from the CSV log) and the success rates.

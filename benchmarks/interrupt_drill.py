@@ -1,4 +1,4 @@
-"""Interruption drill (issue 12): interrupt one run at random moments, resume, compare.
+"""Interruption drill: interrupt one run at random moments, resume, compare.
 
 One run of SAC on Pendulum-v1 (pure Python, so the episode in progress is saved too) is
 interrupted ``--interrupts`` times with SIGINT, SIGTERM and SIGKILL mixed and resumed each

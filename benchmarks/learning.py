@@ -1,6 +1,6 @@
 """Learning benchmark: train configs over seeds through the CLI and print a return table.
 
-    python benchmarks/learning.py                      # the issue's default set (long)
+    python benchmarks/learning.py                      # the default set (long)
     python benchmarks/learning.py --runs sac_pendulum:0,1,2 pomdp/pendulum-p:0 --jobs 2
 
 Each run is ``offpcc-pl fit --config configs/<name>.yaml --seed_everything <k>`` in its own

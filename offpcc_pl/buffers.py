@@ -44,7 +44,7 @@ class Batch:
 
 
 def _obs_shape(obs_dim: int | tuple[int, ...]) -> tuple[int, ...]:
-    """``(O,)`` for vector observations, ``(C, H, W)`` for images (issue 11)."""
+    """``(O,)`` for vector observations, ``(C, H, W)`` for images."""
     return (obs_dim,) if isinstance(obs_dim, int) else tuple(obs_dim)
 
 
@@ -95,7 +95,7 @@ class TransitionBuffer(ReplayBuffer):
         obs_dtype: type = np.float32,
     ) -> None:
         """Images are stored as they come (``obs_dtype`` uint8) and become float on the
-        module's device (:class:`offpcc_pl.encoders.ConvEncoder`), never here (issue 11)."""
+        module's device (:class:`offpcc_pl.encoders.ConvEncoder`), never here."""
         self.capacity = capacity
         # obs and next obs side by side: one gather gives the (B, 2, O) batch layout
         self.obs = np.zeros((capacity, 2, *_obs_shape(obs_dim)), dtype=obs_dtype)
@@ -200,7 +200,7 @@ class EpisodeBuffer(ReplayBuffer):
 
     def drop_partial_episode(self) -> None:
         """The next step starts slot ``ptr`` afresh: a resumed run whose env state was not
-        saved never appends a new episode to the old one's first steps (issue 12)."""
+        saved never appends a new episode to the old one's first steps."""
         self.t = 0
         self.lengths[self.ptr] = 0
 

@@ -1,5 +1,5 @@
 """Checkpoints that lose no work: atomic writes, saves on SIGINT/SIGTERM and on a timer,
-plain-data loading, and a refusal to load another run's checkpoint (issue 12)."""
+plain-data loading, and a refusal to load another run's checkpoint."""
 
 from __future__ import annotations
 
@@ -21,8 +21,10 @@ from offpcc_pl.errors import CheckpointError, CheckpointWriteFailed, Interrupted
 from offpcc_pl.monitor import find_replay, flush_loggers
 
 LAST = "last.ckpt"
-# What a checkpoint must share with the run that loads it (issue 12, item 9): the
-# algorithm, the env and every option that changes a network's shape.
+# What a checkpoint must share with the run that loads it: the algorithm, the env and
+# every option that changes a network's shape. Another run's checkpoint is refused with a
+# message naming both sides, rather than loaded into mismatched networks or resumed as if it
+# were this run.
 IDENTITY_KEYS = (
     "env_id",
     "hidden_sizes",
@@ -142,7 +144,7 @@ def run_checkpoints(root: str) -> list[ModelCheckpoint]:
 class LastCheckpoint(Callback):
     """Saves ``last.ckpt`` mid-epoch: on SIGINT / SIGTERM, then stops with exit code 128 +
     signal (130 / 143), and every ``every_minutes`` of training, so that neither an
-    interruption nor a power loss costs an epoch (issue 12).
+    interruption nor a power loss costs an epoch.
 
     The signal only sets a flag; the save happens at the end of the current train batch
     (one env step and its updates), where the state is consistent and resumes exactly. One

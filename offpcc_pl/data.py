@@ -15,13 +15,13 @@ from offpcc_pl.buffers import Batch, EpisodeBuffer, TransitionBuffer
 class ReplayDataset(IterableDataset):
     """Yields, per env step, the list of ``updates_per_step`` batches; never ends by itself.
 
-    The epoch length comes from ``Trainer(limit_train_batches=...)`` (DESIGN.md "Counting").
+    The epoch length, in env steps, comes from ``Trainer(limit_train_batches=...)``.
     Use with :class:`ResumableLoader`: the buffer lives in the main process and is filled by
     the callback between draws. The modules pull from the iterator inside ``training_step``
     (``dataloader_iter``), so a batch is drawn only after the callback stored the newest
     transition, and never during warm-up. One item per env step, whatever
     ``updates_per_step`` is: Lightning limits an epoch by items fetched, so fetching one per
-    update would end epochs early (issue 12).
+    update would end epochs early.
     """
 
     def __init__(
@@ -56,7 +56,7 @@ class ResumableLoader(DataLoader):
     mid-epoch: its only state (buffer and sampling RNG) is checkpointed by the callback.
 
     Its own torch generator: making an iterator draws a seed, and a resumed run makes one
-    more than a straight run; from the global RNG that would shift acting noise (issue 12).
+    more than a straight run; from the global RNG that would shift acting noise.
     """
 
     def __init__(self, dataset: IterableDataset | Sequence) -> None:

@@ -1,6 +1,6 @@
 """The state of a training env as plain data, so a checkpoint can carry the episode in progress.
 
-A checkpoint is loaded with ``torch.load(weights_only=True)`` (issue 12): it may hold tensors
+A checkpoint is loaded with ``torch.load(weights_only=True)``: it may hold tensors
 and plain Python values only, never a pickled object whose loading could run code. So the
 env is not pickled; each env family that can describe its state as data does so here:
 

@@ -35,7 +35,7 @@ CKPT_ALIASES = ("last", "best", "hpc", "registry")
 
 TRAINER_DEFAULTS = {
     "max_epochs": 100,
-    "limit_train_batches": 1000,  # env steps per epoch (DESIGN.md "Counting")
+    "limit_train_batches": 1000,  # env steps per epoch: one train batch is one env step
     "num_sanity_val_steps": 0,  # no evaluation episodes before training
     "inference_mode": False,  # no inference tensors may leak into acting/training
     "enable_model_summary": False,
@@ -46,7 +46,7 @@ ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
 
 
 class _DropAdvertisement(logging.Filter):
-    """Lightning 2.6 logs a LitLogger advertisement on every fit (issue 12, item 10)."""
+    """Lightning 2.6 logs a LitLogger advertisement on every fit, noise in every run's output."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         return "litlogger" not in record.getMessage().lower()
@@ -84,7 +84,7 @@ def root_dir(config: Namespace, subcommand: str) -> str:
 
 def check_checkpoint(config: Namespace, subcommand: str) -> None:
     """A missing, unreadable, unexpected or foreign checkpoint is a one-line error before
-    anything is written (issue 12: a TD3 checkpoint must not resume a SAC run)."""
+    anything is written (a TD3 checkpoint must not resume a SAC run)."""
     ckpt_path = config.get("ckpt_path")
     if ckpt_path in ("last",) and subcommand == "fit":
         ckpt_path = os.path.join(root_dir(config, subcommand), LAST)

@@ -3,7 +3,7 @@
 Each train batch it plays one env step (uniform random actions for the first
 ``update_after`` steps) and stores it, before the module draws its batch. It also holds the
 evaluation env the validation loop plays in, logs episode statistics against env steps and
-carries everything an exact resume needs in its ``state_dict`` (DESIGN.md "Checkpoints").
+carries everything an exact resume needs in its ``state_dict``.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def set_global_rng_state(state: dict) -> None:
 
 
 class ReplayCallback(Callback):
-    """Acts in the env, owns the replay buffer and the evaluation env (DESIGN.md data flow)."""
+    """Acts in the env, owns the replay buffer and the evaluation env."""
 
     def __init__(self) -> None:
         self.env: gymnasium.Env | None = None
@@ -185,7 +185,7 @@ class ReplayCallback(Callback):
 
     def state_dict(self) -> dict[str, Any]:
         """Plain data only (tensors, numbers, strings, lists, dicts): checkpoints are loaded
-        with ``weights_only=True`` and never run code (issue 12)."""
+        with ``weights_only=True`` and never run code."""
         if self.buffer is None:  # validate/test: nothing to carry
             return {}
         saved_env = None if self.env is None else env_state(self.env)  # None: torn down
@@ -249,5 +249,5 @@ class ReplayCallback(Callback):
             self.buffer.drop_partial_episode()
             self.obs = None
         # Restored here rather than in on_train_start: building the train iterator in between
-        # draws from torch's RNG (DESIGN.md "Checkpoints").
+        # draws from torch's RNG, which would leave the resumed run on other random draws.
         set_global_rng_state(state_dict["global_rng"])

@@ -18,8 +18,8 @@ ENV_STEP_KEY = "time/env_steps"
 
 
 def log_at_env_step(trainer: pl.Trainer, metrics: dict[str, float], env_steps: int) -> None:
-    """Send ``metrics`` to every logger with env steps as the x axis (DESIGN.md "Counting":
-    ``trainer.global_step`` counts optimizer steps and is never the env-step counter)."""
+    """Send ``metrics`` to every logger with env steps as the x axis: ``trainer.global_step``
+    counts optimizer steps (two or three per update) and is never the env-step counter."""
     row = {**metrics, ENV_STEP_KEY: env_steps}
     for logger in trainer.loggers:
         logger.log_metrics(row, step=env_steps)
@@ -80,7 +80,7 @@ class EnvStepProgressBar(RichProgressBar):
         batch_idx: int,
     ) -> None:
         # Lightning passes the index of fetched batches, which stands still in warm-up and
-        # moves updates_per_step times per step: count env steps instead (issue 12).
+        # moves updates_per_step times per step: count env steps instead.
         super().on_train_batch_end(trainer, pl_module, outputs, batch, steps_in_epoch(trainer) - 1)
 
     def get_metrics(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict:

@@ -63,7 +63,7 @@ class GaussianActor(nn.Module):
 
 class Critics(nn.Module):
     """``n`` independent ``Q(h, a)`` MLPs run as one batched MLP: one ``baddbmm`` per layer
-    for all of them (issue 10), so twin critics cost one kernel per layer, not two.
+    for all of them, so twin critics cost one kernel per layer, not two.
 
     Layer ``j`` is ``weights[j]`` ``(n, in, out)`` and ``biases[j]`` ``(n, 1, out)``: the
     weights of ``n`` separate :func:`mlp` critics, initialised exactly as those (same
@@ -181,5 +181,6 @@ class Summarizer(nn.Module):
         return summary, hidden
 
     def flatten_parameters(self) -> None:
-        """cuDNN wants contiguous weights after copies (DESIGN.md pitfalls)."""
+        """cuDNN wants contiguous weights after copies (``deepcopy``, ``load_state_dict``):
+        otherwise PyTorch warns and compacts them again at every call."""
         self.rnn.flatten_parameters()

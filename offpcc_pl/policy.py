@@ -11,8 +11,8 @@ An export is a directory (``<run dir>/policy/`` by default) with
 
 :func:`load_policy` reads such a directory, a run directory holding one, or a Lightning
 checkpoint (rebuilt from ``hyper_parameters`` + ``state_dict``), and needs only torch and
-:mod:`offpcc_pl.nets`. DESIGN.md "Checkpoints and resume": the export happens at the end of
-``fit`` and on demand with ``offpcc-pl export``.
+:mod:`offpcc_pl.nets`. The export happens at the end of ``fit`` and on demand with
+``offpcc-pl export``.
 """
 
 from __future__ import annotations
@@ -235,7 +235,7 @@ def describe(
         extra=extra,
     )
     image_state = _sub_state(state_dict, IMAGE_PREFIX)
-    if image_state:  # issue 11: the conv encoder travels with the actor
+    if image_state:  # image observations: the conv encoder travels with the actor
         spec.image_shape = [int(n) for n in image_state["image_shape"].tolist()]
         actor_state = {**actor_state, **{IMAGE_PREFIX + k: v for k, v in image_state.items()}}
     return spec, actor_state, (encoder_state or None)
@@ -317,7 +317,7 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     """A Lightning checkpoint of ours, or a one-line :class:`CheckpointError`.
 
     Always ``weights_only=True``: a checkpoint holds tensors and plain Python values only,
-    so loading one (from anyone) never runs code (issue 12).
+    so loading one (from anyone) never runs code.
     """
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)

@@ -1,6 +1,6 @@
 """Playing one evaluation episode: the one loop that validation, evaluate, render and record use.
 
-Evaluation episode i resets with seed ``TEST_SEED + i`` (DESIGN.md "Semantics"), so
+Evaluation episode i resets with seed ``TEST_SEED + i``, apart from the training RNGs, so
 ``offpcc-pl evaluate`` reproduces the logged ``test/episode_return``.
 """
 

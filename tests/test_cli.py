@@ -226,7 +226,8 @@ def test_last_checkpoint_follows_every_epoch_during_warm_up(workdir: Path) -> No
 
 
 def test_compiled_fit_resumes_without_compile(workdir: Path) -> None:
-    # `compile` is no part of a run's identity (issue 10): either way, the same run goes on
+    # `compile` is no part of a run's identity (it gives the eager losses): either way, the
+    # same run goes on
     args = [*tiny_args("SAC"), "--trainer.default_root_dir", "run"]
     first = run_cli(
         "fit", *args, "--trainer.max_epochs", "1", "--model.compile", "true", cwd=workdir

@@ -1,4 +1,4 @@
-"""The GPU path (issue 10), run where there is a CUDA device and skipped elsewhere: every
+"""The GPU path, run where there is a CUDA device and skipped elsewhere: every
 algorithm fits end to end with ``--trainer.accelerator gpu``, resume is exact there, and the
 compiled update (one CUDA graph per update, or graphed loss stages) gives the eager losses.
 
@@ -53,7 +53,7 @@ def test_fit_on_gpu(algo: str, compile: bool, workdir: Path) -> None:
 )
 def test_resume_on_gpu_continues_exactly(algo: str, compile: bool, workdir: Path) -> None:
     # Compiled, the update is one CUDA graph, captured again after the resume. On an H200
-    # (2026-11-28) the resumed weights then differed from the straight run's at rounding
+    # (torch 2.11) the resumed weights then differed from the straight run's at rounding
     # level (equal to 4 decimals where printed): not bit-exact. Likely cause, not verified:
     # Inductor picks among kernel configs by timing them at first call, so each process may
     # sum in another order. So this case checks the counts only.

@@ -1,4 +1,4 @@
-"""The conv encoder, DrQ's random shift, and the replay memory arithmetic (issue 11)."""
+"""The conv encoder, DrQ's random shift, and the replay memory arithmetic."""
 
 from __future__ import annotations
 

@@ -150,7 +150,7 @@ def test_terminated_when_the_tip_reaches_a_y_limit(base_env: gymnasium.Env, wher
 
 
 # Layouts (bump #1 y, bump #2 y, start y) with the original's figures, measured by running
-# offpcc's UR5 + shovel env on the same layouts (issue 9).
+# offpcc's UR5 + shovel env on the same layouts.
 SOFT_PASS = (-0.1, 0.2, -0.25)  # 15 cm left of bump #1: over it in the 3rd and 4th steps
 BETWEEN = (-0.15, 0.15)  # two bumps, the finger starts between them
 
@@ -422,7 +422,7 @@ def test_fidelity_benchmark_prints_ours_beside_the_original() -> None:
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]
     rows = [line.split(" | ") for line in out.stdout.splitlines() if line.startswith("| ")]
-    assert rows[0] == ["| measure", "original (issue 9)", "ours |"] and len(rows) == 13
+    assert rows[0] == ["| measure", "original (UR5 + shovel)", "ours |"] and len(rows) == 13
     ours = {row[0][2:]: row[2].rstrip(" |") for row in rows[1:]}
     assert ours["steps to success from between the bumps (hard push right)"] == "2"
     assert "argv[0]" not in out.stdout

@@ -200,7 +200,8 @@ def test_dmc_image_env() -> None:
         obs, _ = env.reset(seed=0)
     except RuntimeError as error:  # no offscreen GL backend on this machine
         pytest.skip(str(error))
-    # uint8 frames (issue 11): the agents' encoder scales them to [0, 1] on the device
+    # uint8 frames (a quarter of float32's replay memory): the agents' encoder scales them to
+    # [0, 1] on the device
     assert obs.dtype == np.uint8 and obs.shape == (3, 84, 84)
     assert env.observation_space.dtype == np.uint8
     np.testing.assert_array_equal(obs[:2], 0)  # older frames zero after reset

@@ -46,7 +46,7 @@ def test_registered_env_contract(env_id: str) -> None:
         assert isinstance(env.action_space, gymnasium.spaces.Box)
         assert env.spec.max_episode_steps == CATALOG[env_id].max_episode_steps
         observations = rollout(env, seed=123)
-        images = "-img-" in env_id  # frames stay uint8 until the agent's encoder (issue 11)
+        images = "-img-" in env_id  # frames stay uint8 until the agent's encoder
         for obs in observations:
             assert obs.shape == env.observation_space.shape
             assert obs.dtype == env.observation_space.dtype == (np.uint8 if images else np.float32)

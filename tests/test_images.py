@@ -1,4 +1,4 @@
-"""Image observations through the whole stack (issue 11), on a tiny pixel env made here:
+"""Image observations through the whole stack, on a tiny pixel env made here:
 every algorithm trains from uint8 frames, only the critic loss trains the conv encoder, an
 image run resumes exactly, and the exported policy evaluates and records."""
 

@@ -1,4 +1,4 @@
-"""Issue 12 through the console script: interruptions, time-based saves, build-time and
+"""No lost work, through the console script: interruptions, time-based saves, build-time and
 foreign-checkpoint errors, best.ckpt contents, and the noise users no longer read."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 12, "no lost work": exact epochs, plain-data checkpoints, env state, splice-free
+"""No lost work: exact epochs, plain-data checkpoints, env state, splice-free
 resume, divergence guard, CUDA RNG plumbing, best.ckpt contents and failed writes."""
 
 from __future__ import annotations
@@ -203,7 +203,7 @@ def test_unexpected_replay_state_is_one_clear_error() -> None:
         ReplayCallback.check_state({"buffer": {}, "extra": 1})
 
 
-# Written by offpcc-pl d617a7a, before the critics were stacked (issue 10):
+# Written by offpcc-pl d617a7a, before the critics were stacked into one batched module:
 # `offpcc-pl fit <tiny_args(algo)> --trainer.limit_train_batches 40 --model.update_after 20
 # --trainer.max_epochs 1 --seed_everything 0`, last.ckpt.
 SEPARATE_CRITICS = {

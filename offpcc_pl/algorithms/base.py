@@ -3,7 +3,7 @@
 One update serves all six algorithms. Observations pass through *encoders* before the MLP
 heads: the identity for DDPG/TD3/SAC (a transition batch is a T=1 sequence), recurrent
 summarizers for RDPG/RTD3/RSAC. Image observations first go through the seed's conv encoder
-(:mod:`offpcc_pl.encoders`, issue 11), whose features the encoders then read. The subclasses
+(:mod:`offpcc_pl.encoders`), whose features the encoders then read. The subclasses
 only say how the next-state value and the policy loss are computed (:meth:`next_value`,
 :meth:`actor_loss`) and how to explore.
 """
@@ -70,7 +70,7 @@ def _step(optimizers: list, loss: Tensor, backward: Callable[[Tensor], Any]) -> 
 
 def adam(params: list[nn.Parameter] | list[dict[str, Any]], lr: float) -> torch.optim.Adam:
     """Adam with ``fused=True`` (one kernel per parameter group on CPU and CUDA; the
-    per-tensor ``foreach`` path runs a dozen small ops per tensor on CPU, issue 10).
+    per-tensor ``foreach`` path runs a dozen small ops per tensor on CPU).
 
     A loaded optimizer state brings the flags it was saved with (``foreach`` in checkpoints
     of earlier versions): a post-hook puts this optimizer's own flags back.
@@ -139,7 +139,7 @@ class OffPolicyModule(pl.LightningModule):
 
     twin_critics: bool = True
     target_actor: bool = True  # DDPG/TD3 keep a target policy; SAC uses the online one
-    # Divergence guard (issue 12): losses are summed on the device and checked for NaN/inf
+    # Divergence guard: losses are summed on the device and checked for NaN/inf
     # every this many updates, at the epoch end and before every checkpoint save, so there
     # is no host sync per update and no save ever holds diverged weights.
     divergence_check_every: int = 500
@@ -435,7 +435,7 @@ class OffPolicyModule(pl.LightningModule):
         return feats[0] if all(f is feats[0] for f in feats) else feats
 
     def _embed_images(self, obs: Tensor) -> tuple[Tensor, Tensor]:
-        """Image batches (issue 11): DrQ-shifted uint8 frames ``(B, T+1, C, H, W)`` as
+        """Image batches: DrQ-shifted uint8 frames ``(B, T+1, C, H, W)`` as
         features ``(B, T+1, F)`` for the encoders and for their targets; vectors unchanged.
 
         Sequences go whole through the conv encoder (with grad) and its target copy, so each

@@ -1,6 +1,6 @@
 """RDPG, RTD3, RSAC: the feed-forward update rules over (B, T) sequences with masks.
 
-Recurrence is an encoder in front of the same losses (DESIGN.md): each of the actor and
+Recurrence is an encoder in front of the same losses: each of the actor and
 the critics gets a summarizer (an LSTM/GRU/RNN over the observation history), critic
 targets get target summarizers, and the actor loss sees the critics' summaries detached
 (the seed's recurrent agents, Ni et al. 2022 "Recurrent model-free RL can be a strong

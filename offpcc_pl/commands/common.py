@@ -26,7 +26,7 @@ EXIT_USAGE = 2
 
 
 class CommandParser(argparse.ArgumentParser):
-    """argparse with one-line errors (DESIGN.md "Errors": one line, exit code 2)."""
+    """argparse whose errors are one line and exit code 2, like every bad input of ours."""
 
     def error(self, message: str) -> NoReturn:
         print(f"{self.prog}: error: {message} (see --help)", file=sys.stderr)

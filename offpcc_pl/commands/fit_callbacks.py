@@ -28,7 +28,7 @@ class PolicyExport(Callback):
 
 
 class WandbEnvStepAxis(Callback):
-    """Plot every wandb metric against ``time/env_steps`` (DESIGN.md "Counting").
+    """Plot every wandb metric against ``time/env_steps``, not Lightning's optimizer steps.
 
     Only touches a WandbLogger that is configured, so runs without one never start wandb.
     """

@@ -193,7 +193,7 @@ class GrayscaleImage(gymnasium.ObservationWrapper[np.ndarray, np.ndarray, np.nda
 
     The original also divided by 255 here (``Normalize255Image``); frames stay uint8 instead,
     a quarter of the replay memory, and the agents' :class:`offpcc_pl.encoders.ConvEncoder`
-    divides on the device (issue 11).
+    divides on the device.
     """
 
     def __init__(self, env: gymnasium.Env) -> None:

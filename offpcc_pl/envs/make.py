@@ -48,8 +48,8 @@ def check_env_id(env_id: str) -> gymnasium.envs.registration.EnvSpec:
 
 @contextlib.contextmanager
 def _bullet_connect_quiet(spec: gymnasium.envs.registration.EnvSpec) -> Iterator[None]:
-    """pybullet's ``connect(options=...)`` prints ``argv[0]=`` from C on every env made
-    (issue 12, item 10): point the process's stdout at /dev/null while a bullet env is made."""
+    """pybullet's ``connect(options=...)`` prints ``argv[0]=`` from C on every env made, noise
+    in every run's output: point the process's stdout at /dev/null while a bullet env is made."""
     if "bullet" not in str(spec.entry_point) and "bumps" not in str(spec.entry_point):
         yield
         return
@@ -73,7 +73,7 @@ HistoryInputs = Literal["obs", "obs_act", "obs_act_rew"]
 def make_env(
     env_id: str, render_mode: str | None = None, history: HistoryInputs = "obs"
 ) -> gymnasium.Env:
-    """Make ``env_id`` with actions rescaled to [-1, 1] (DESIGN.md "Semantics").
+    """Make ``env_id`` with actions rescaled to [-1, 1], the range every agent acts in.
 
     ``history`` appends the previous (unit) action and reward to each observation, so a
     recurrent summarizer sees them as inputs; buffers, acting and evaluation all follow.

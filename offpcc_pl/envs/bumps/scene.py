@@ -6,7 +6,7 @@ arm only ever moved the finger along y at fixed x=0.6 and z=0.2, so here a kinem
 carriage (a prismatic joint under a strong velocity-limited position motor) does that job;
 what matters for the task, the finger-bump contact, is built from primitives with the
 original's masses, frictions, joint limits, compliance and the inertias pybullet really
-used (issue 9, measured by running the original next to this scene):
+used (measured by running the original next to this scene):
 
 * bump: a cylinder (radius r, height r) capped by a hemisphere of radius r, base at z=0,
   mass 0.1, lateral friction 0.2, rolling friction 1e-4, centre of mass at the base;
@@ -54,7 +54,7 @@ from pybullet_utils.bullet_client import BulletClient
 
 TIME_STEP = 1.0 / 240.0  # physics step (s), as the original
 # Finger speed (m/s) of the original against the carriage y: a cubic fitted to the speeds
-# measured over full sweeps both ways (within 1 mm/s of each; issue 9), highest power first.
+# measured over full sweeps both ways (within 1 mm/s of each), highest power first.
 CARRIAGE_SPEED_FIT = (0.14877, -0.13761, -0.02660, 0.10314)
 CARRIAGE_FORCE = 50.0  # N; far above any contact force here, so the carriage is kinematic
 
