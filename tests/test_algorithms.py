@@ -93,12 +93,16 @@ def test_compiled_update_gives_the_eager_losses_and_gradients(
 ) -> None:
     compile_with = torch.compile
     monkeypatch.setattr(torch, "compile", lambda fn, **kw: compile_with(fn, backend=backend, **kw))
-    monkeypatch.setattr(torch._inductor.config, "fallback_random", True)  # eager's RNG stream
+    torch._dynamo.reset()  # no graph or recompile count left by an earlier test
     eager, compiled, batch = eager_and_compiled(name)
     torch.manual_seed(1)
     losses = detached_update(eager, batch)
     torch.manual_seed(1)
-    assert detached_update(compiled, batch) == pytest.approx(losses, rel=1e-5, abs=1e-6)
+    # The config's own patch(), not monkeypatch: pytest 9 undoes a patch on torch's config
+    # modules with delattr, which hides the setting from every later test of the process.
+    with torch._inductor.config.patch(fallback_random=True):  # eager's RNG stream
+        compiled_losses = detached_update(compiled, batch)
+    assert compiled_losses == pytest.approx(losses, rel=1e-5, abs=1e-6)
     eager_grads, compiled_grads = grads(eager), grads(compiled)
     assert eager_grads.keys() == compiled_grads.keys() and eager_grads
     for key, grad in eager_grads.items():

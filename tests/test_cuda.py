@@ -62,13 +62,11 @@ def test_resume_on_gpu_continues_exactly(algo: str, compile: bool, workdir: Path
 
 
 @pytest.mark.parametrize("name", ["SAC", "TD3", "RSAC"])
-def test_compiled_update_on_gpu_gives_the_eager_losses(
-    name: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_compiled_update_on_gpu_gives_the_eager_losses(name: str) -> None:
     """Four updates, the same losses and weights. Feed-forward: the whole update is one
     CUDA graph (TD3: two, with and without the delayed actor step); RSAC: its loss stages
     run as CUDA graphs (reduce-overhead)."""
-    monkeypatch.setattr(torch._inductor.config, "fallback_random", True)  # eager's RNG stream
+    torch._dynamo.reset()  # no graph or recompile count left by an earlier test
     eager, compiled, batch = eager_and_compiled(name)
     eager, compiled, batch = eager.cuda(), compiled.cuda(), batch.to("cuda")
     losses = {}
@@ -78,9 +76,12 @@ def test_compiled_update_on_gpu_gives_the_eager_losses(
         module.manual_backward = lambda loss: loss.backward()
         torch.manual_seed(1)
         per_update = []
-        for _ in range(4):
-            module.update(batch)
-            per_update.append({k: float(v) for k, v in module._sums.items()})
+        # The config's own patch(), not monkeypatch: pytest 9 undoes a patch on torch's
+        # config modules with delattr, which hides the setting from every later test.
+        with torch._inductor.config.patch(fallback_random=True):  # eager's RNG stream
+            for _ in range(4):
+                module.update(batch)
+                per_update.append({k: float(v) for k, v in module._sums.items()})
         losses[module.hparams.compile] = per_update
     assert (compiled._graphs is not None) == (compiled.memory is None)
     for compiled_losses, eager_losses in zip(losses[True], losses[False]):
