@@ -3,7 +3,7 @@
 The original offpcc used a fork of dmc2gym (``keys_to_exclude``, ``track_prev_action``). We
 use the ``dm-control`` package directly (extra ``[dmc]``, imported only when such an env is
 made) and build the partially observed variants from the generic wrappers in
-:mod:`offpcc_pl.envs.wrappers` (see shared/DOMAINS.md §8).
+:mod:`offpcc_pl.envs.wrappers`.
 
 dm_control ends every episode of these tasks by its own time limit (1000 physics-control
 steps, i.e. 200 agent steps at frame_skip 5), which is a truncation; the registered
@@ -152,8 +152,8 @@ class DMCEnv(gymnasium.Env[np.ndarray, np.ndarray]):
     ) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
         if seed is not None or not self._task_seeded:
-            # All randomness from np_random (shared/DOMAINS.md §0): reseed the task's RNG,
-            # which draws the initial state in initialize_episode.
+            # All randomness from np_random, so reset(seed=...) fixes the episode: reseed the
+            # task's RNG, which draws the initial state in initialize_episode.
             task_seed = int(self.np_random.integers(2**31 - 1))
             self._env.task._random = np.random.RandomState(task_seed)
             self._task_seeded = True

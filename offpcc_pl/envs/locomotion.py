@@ -1,4 +1,4 @@
-"""Family `locomotion`: position-only PyBullet locomotion (shared/DOMAINS.md §9).
+"""Family `locomotion`: position-only PyBullet locomotion.
 
 The original used ``pybullet_envs``; we use its gymnasium port ``pybullet-envs-gymnasium``
 (extra ``[bullet]``, imported only when such an env is made). Joint speeds are hidden by

@@ -1,4 +1,4 @@
-"""The MuJoCo "-top" envs of the ICRA experiments (shared/DOMAINS.md §10): one high-level
+"""The MuJoCo "-top" envs of the ICRA experiments: one high-level
 action per step.
 
 The original ran them with mujoco_py on its own MJCF and mesh files. The MJCF here is ours,

@@ -3,7 +3,7 @@
 The original offpcc wrapped gym's ``Reacher-v2`` (mujoco_py). We wrap gymnasium's
 ``Reacher-v5`` (same ``reacher.xml``, frame_skip 2, same reset distribution) and restore two
 things v5 changed: the 11-D observation (v5 drops the always-zero z of ``fingertip - target``)
-and the reward computed *before* the simulation step, as in v2 (see shared/DOMAINS.md §6).
+and the reward computed *before* the simulation step, as in v2.
 
 Ids (all ``max_episode_steps=50``, never terminate):
 

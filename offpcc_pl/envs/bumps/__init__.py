@@ -1,6 +1,6 @@
 """Family `bumps`: a compliant finger that must find and push bumps it cannot see.
 
-The original offpcc "pbc" robot envs (shared/DOMAINS.md §1), rebuilt on pybullet
+The original offpcc "pbc" robot envs, rebuilt on pybullet
 primitives (see :mod:`offpcc_pl.envs.bumps.scene` for the scene and what differs from
 the UR5 original). The finger slides along y over one or two bumps; each action picks a
 step length and a blade stiffness. A soft blade deflects and passes over a bump, a stiff one

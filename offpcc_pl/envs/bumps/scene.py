@@ -1,7 +1,7 @@
 """PyBullet scene of the bumps family: a ground, bumps, and a compliant finger on a carriage.
 
 The original offpcc carried a "shovel" finger with a UR5 arm solved by IK at every waypoint
-and loaded its bumps and finger from mesh files we do not have (shared/DOMAINS.md §1). The
+and loaded its bumps and finger from mesh files we do not have. The
 arm only ever moved the finger along y at fixed x=0.6 and z=0.2, so here a kinematic
 carriage (a prismatic joint under a strong velocity-limited position motor) does that job;
 what matters for the task, the finger-bump contact, is built from primitives with the
