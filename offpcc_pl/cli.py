@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -100,8 +101,22 @@ def _quiet_known_warnings() -> None:
         warnings.filterwarnings("ignore", message=pattern)
 
 
+def serve_sigint() -> None:
+    """Take SIGINT as Python does in a terminal (KeyboardInterrupt), even when this process
+    was started with it ignored.
+
+    A command started in the background by a script (``cmd &`` in a non-interactive shell,
+    ``nohup``) inherits SIGINT ignored, and Python then installs no handler for it: a fit
+    would train on through the Ctrl-C / SIGINT that should save ``last.ckpt`` and stop it,
+    and a multifit would go on to its next seed.
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``offpcc-pl`` and ``python -m offpcc_pl``."""
+    serve_sigint()
     args = sys.argv[1:] if argv is None else argv
     if args and args[0] in EXTRA_COMMANDS:
         sys.exit(EXTRA_COMMANDS[args[0]](args[1:]))

@@ -7,6 +7,7 @@ import atexit
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,25 @@ def run_cli(*args: str, cwd: Path, timeout: float = 600) -> subprocess.Completed
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     return tmp_path
+
+
+# Prefix of a command that starts it as a script's background job starts: with SIGINT
+# ignored, which the process inherits through exec.
+SIGINT_IGNORED = [
+    sys.executable,
+    "-c",
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+    "os.execv(sys.argv[1], sys.argv[1:])",
+    sys.executable,
+]
+
+
+def wait_for_file(path: Path, proc: subprocess.Popen, timeout: float = 300) -> None:
+    """Until ``path`` exists; fails when ``proc`` ends first or ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if proc.poll() is not None:
+            assert path.exists(), f"exit {proc.returncode} before {path} was written"
+            return
+        assert time.monotonic() < deadline, f"{path} not written within {timeout} s"
+        time.sleep(0.02)

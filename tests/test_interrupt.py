@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from offpcc_pl.algorithms import SAC
 from offpcc_pl.checkpointing import LastCheckpoint
 from offpcc_pl.errors import Interrupted
 from offpcc_pl.monitor import find_replay
-from tests.conftest import run_cli, tiny_args
+from tests.conftest import SIGINT_IGNORED, run_cli, tiny_args, wait_for_file
 from tests.test_loop import quiet_trainer
 
 DRILL = Path(__file__).parents[1] / "benchmarks" / "interrupt_drill.py"
@@ -106,6 +107,42 @@ def test_signal_after_the_last_batch_lets_the_finished_run_end(
     assert "SIGTERM came after the last train batch" in caplog.text
     assert find_replay(trainer).env_steps == 60
     assert handlers() == before
+
+
+def test_sigint_is_served_when_fit_starts_with_it_ignored(tmp_path: Path) -> None:
+    """A fit started as a script's background job starts (SIGINT ignored) still saves
+    last.ckpt at a SIGINT and exits 130."""
+    steps = 2000
+    cmd = [*SIGINT_IGNORED, "-m", "offpcc_pl", "fit", *tiny_args("SAC")]
+    cmd += ["--trainer.max_epochs", "1", "--trainer.limit_train_batches", str(steps)]
+    cmd += ["--last_checkpoint.every_minutes", "0.005", "--trainer.default_root_dir", "run"]
+    proc = subprocess.Popen(
+        cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    wait_for_file(tmp_path / "run" / "last.ckpt", proc)  # a timed save: it is training
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 128 + signal.SIGINT, err[-3000:]
+    saved = re.search(r"interrupted by SIGINT at env step (\d+)", err)
+    assert saved and 0 < int(saved[1]) < steps, err[-3000:]
+    ckpt = torch.load(tmp_path / "run" / "last.ckpt", weights_only=True)
+    assert ckpt["callbacks"]["ReplayCallback"]["env_steps"] == int(saved[1])
+
+
+def test_every_command_takes_sigint_even_when_started_with_it_ignored() -> None:
+    """A SIGINT before training starts stops the command too (KeyboardInterrupt, as in a
+    terminal) instead of being dropped while the fit goes on to train the whole run."""
+    from offpcc_pl.cli import serve_sigint
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        serve_sigint()
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        signal.signal(signal.SIGINT, own := lambda *_: None)
+        serve_sigint()  # a handler the caller installed stays
+        assert signal.getsignal(signal.SIGINT) is own
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 BUILD_ERRORS = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import builtins
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from offpcc_pl.commands.multifit import (
 )
 from offpcc_pl.commands.runs import read_metric, version_files
 from offpcc_pl.errors import ConfigError
+from tests.conftest import SIGINT_IGNORED, wait_for_file
 
 ENV = {**os.environ, "WANDB_MODE": "offline"}
 STEPS_PER_EPOCH = 40
@@ -42,7 +44,7 @@ FIT = [
 
 def multifit(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
     out = subprocess.run(
-        ["offpcc-pl", "multifit", *args], cwd=cwd, env=env or ENV,
+        [sys.executable, "-m", "offpcc_pl", "multifit", *args], cwd=cwd, env=env or ENV,
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert out.returncode == 0, (out.stdout + out.stderr)[-4000:]
@@ -112,8 +114,8 @@ def test_plot_of_multifit_runs(
 ) -> None:
     png = tmp_path / "curves.png"
     out = subprocess.run(
-        ["offpcc-pl", "plot", str(multifit_dir / "checkpoints"), str(multifit_dir / "ray"), "--out",
-         str(png)],
+        [sys.executable, "-m", "offpcc_pl", "plot", str(multifit_dir / "checkpoints"),
+         str(multifit_dir / "ray"), "--out", str(png)],
         env=ENV, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]
@@ -185,37 +187,78 @@ def test_dry_run_and_usage_errors(
     assert "--seeds" in capsys.readouterr().err
 
 
+CTRL_C_STEPS = 800  # several seconds of training; the signal comes at its first timed save
+
+
+def interrupt_first_seed(tmp_path: Path, launch: list[str]) -> tuple[Path, list[str]]:
+    """Start ``multifit`` over seeds 0 and 1 with ``launch`` (the python that runs it), send
+    it SIGINT once seed 0 is training, and check the interruption: exit 130, no retry, no
+    next seed, last.ckpt saved by the interruption mid-epoch. Returns the runs' group
+    directory and the multifit arguments."""
+    args = ["--seeds", "0", "1", "--", *FIT, "--trainer.max_epochs", "1"]
+    args += ["--trainer.limit_train_batches", str(CTRL_C_STEPS)]
+    args += ["--last_checkpoint.every_minutes", "0.005"]  # a timed save: the fit is training
+    proc = subprocess.Popen(
+        [*launch, "-m", "offpcc_pl", "multifit", *args], cwd=tmp_path, env=ENV,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    run = tmp_path / "checkpoints" / "Pendulum-v1-SAC"
+    wait_for_file(run / "seed0" / "last.ckpt", proc)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 130, out[-3000:]
+    assert "retrying" not in out and "run the same command again to resume" in out
+    saved = re.search(r"interrupted by SIGINT at env step (\d+)", out)
+    assert saved and 0 < int(saved[1]) < CTRL_C_STEPS, out[-3000:]
+    assert checkpoint_env_steps(run / "seed0") == int(saved[1])  # the interruption's save
+    assert not (run / "seed1").exists()
+    return run, args
+
+
 def test_ctrl_c_is_passed_on_once_not_retried_and_resumable(tmp_path: Path) -> None:
     """SIGINT to multifit (a terminal's Ctrl-C: the fit runs in its own process group) reaches
     the fit once; it saves last.ckpt mid-epoch, multifit exits 130 without a retry and
     without starting the next seed, and the same command then finishes both."""
-    steps = 1500
-    cmd = ["offpcc-pl", "multifit", "--seeds", "0", "1", "--", *FIT]
-    cmd += ["--trainer.max_epochs", "1", "--trainer.limit_train_batches", str(steps)]
-    proc = subprocess.Popen(cmd, cwd=tmp_path, env=ENV, stdout=subprocess.PIPE, text=True)
-    run = tmp_path / "checkpoints" / "Pendulum-v1-SAC"
-    deadline = time.time() + 120
-    while not (run / "seed0" / "csv").exists() and time.time() < deadline:
-        time.sleep(0.1)
-    time.sleep(3.0)  # into the epoch
-    proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=120)
-    assert proc.returncode == 130, out[-3000:]
-    assert "retrying" not in out and "run the same command again to resume" in out
-    assert 0 < checkpoint_env_steps(run / "seed0") < steps
-    assert not (run / "seed1").exists()
-    multifit(*cmd[2:], cwd=tmp_path)
-    assert [checkpoint_env_steps(run / f"seed{k}") for k in (0, 1)] == [steps, steps]
+    run, args = interrupt_first_seed(tmp_path, [sys.executable])
+    multifit(*args, cwd=tmp_path)
+    steps = [checkpoint_env_steps(run / f"seed{k}") for k in (0, 1)]
+    assert steps == [CTRL_C_STEPS, CTRL_C_STEPS]
+
+
+def test_ctrl_c_reaches_a_multifit_started_with_sigint_ignored(tmp_path: Path) -> None:
+    """As a script's background job starts: SIGINT ignored, inherited through exec."""
+    interrupt_first_seed(tmp_path, SIGINT_IGNORED)
 
 
 class _StopsAtOnce(Trial):
     """A "fit" that dies at the first SIGTERM with exit 1, as a fit signalled twice does
-    (once by multifit, once by e.g. ``pkill -f`` matching both): it never saves."""
+    (once by multifit, once by e.g. ``pkill -f`` matching both): it never saves. It writes
+    ``ready`` once its handler is in place and ``stopped`` when the handler runs."""
 
     def command(self) -> list[str]:
-        script = "import signal, sys, time\n"
-        script += "signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))\ntime.sleep(20)"
+        ready, stopped = (str(Path(self.run_dir, name)) for name in ("ready", "stopped"))
+        script = "import pathlib, signal, sys, time\n"
+        script += "def stop(*_):\n"
+        script += f"    pathlib.Path({stopped!r}).touch()\n    sys.exit(1)\n"
+        script += f"signal.signal(signal.SIGTERM, stop)\npathlib.Path({ready!r}).touch()\n"
+        script += "time.sleep(60)"
         return [sys.executable, "-c", script]
+
+
+def _signal_this_process_when(path: Path, signum: int, done: threading.Event) -> threading.Thread:
+    """A thread that sends this process ``signum`` once ``path`` exists, unless ``done`` is
+    set first."""
+
+    def wait_then_signal() -> None:
+        while not done.is_set():
+            if path.exists():
+                os.kill(os.getpid(), signum)
+                return
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=wait_then_signal, daemon=True)
+    thread.start()
+    return thread
 
 
 def test_a_user_stop_is_an_interruption_whatever_the_fit_exits_with(tmp_path: Path) -> None:
@@ -223,11 +266,14 @@ def test_a_user_stop_is_an_interruption_whatever_the_fit_exits_with(tmp_path: Pa
     stop, so multifit neither retries it nor starts the next seed."""
     trials = [_StopsAtOnce(k, str(tmp_path / f"seed{k}"), [], str(tmp_path)) for k in (0, 1)]
     previous = signal.signal(signal.SIGTERM, _raise_terminated)  # as multifit installs it
-    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM))
-    timer.start()
+    done = threading.Event()
+    sender = _signal_this_process_when(tmp_path / "seed0" / "ready", signal.SIGTERM, done)
     try:
         results = run_sequential(trials, max_failures=1, kill_seeds=set())
     finally:
-        timer.cancel()
+        done.set()
+        sender.join()  # no signal after the handler is put back
         signal.signal(signal.SIGTERM, previous)
+    assert (tmp_path / "seed0" / "stopped").is_file()  # the fit's own exit 1
     assert [row["returncode"] for row in results] == [128 + signal.SIGTERM]
+    assert not (tmp_path / "seed1" / "ready").exists()

@@ -477,11 +477,18 @@ def _multifit(argv: list[str]) -> int:
         storage = Path(os.path.commonpath(groups)) / "ray_results"
         results = run_ray(trials, args, kill_seeds, storage)
     else:
-        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+        # SIGINT raises KeyboardInterrupt even when multifit was started with it ignored (a
+        # script's background job): the fit must get the user's stop. A fit started while
+        # this handler is in place gets SIGINT's default back at exec, not SIG_IGN.
+        previous = {
+            signal.SIGTERM: signal.signal(signal.SIGTERM, _raise_terminated),
+            signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler),
+        }
         try:
             results = run_sequential(trials, args.max_failures, kill_seeds)
         finally:
-            signal.signal(signal.SIGTERM, previous)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
     _print_results(results)
     codes = [row["returncode"] for row in results]
     interrupted = [code for code in codes if code in EXIT_INTERRUPTED]
