@@ -67,7 +67,9 @@ class Recurrent:
             window,
             burn_in,
             summarizer_inputs,
-            summarizer_lr,
+            # a plain float: the rate lands in the saved optimizer state, which loads with
+            # weights_only=True and so refuses jsonargparse's PositiveFloat
+            None if summarizer_lr is None else float(summarizer_lr),
         )
         super().__init__(
             _memory=memory,
