@@ -5,26 +5,32 @@
     python benchmarks/pomdp.py --report_only                   # rebuild table and figure
     python benchmarks/pomdp.py --ray --jobs 4                  # trials on Ray Tune
 
-For each task it trains three agents through ``offpcc-pl multifit`` (one ``offpcc-pl fit``
+For each task it trains these agents through ``offpcc-pl multifit`` (one ``offpcc-pl fit``
 per seed, no second training loop):
 
-- ``rsac``: recurrent SAC with the task's fast config ``configs/pomdp/<task>.yaml``;
+- ``recipe``: recurrent SAC with the general recipe ``configs/pomdp/rsac.yaml``, given the
+  task's env id and budget, plus the task's declared deviations (each with its reason);
+- ``rsac``: recurrent SAC with the task's own tuned config ``configs/pomdp/<task>.yaml``
+  (not trained unless ``--agents`` names it; its earlier records stay in the table);
 - ``sac-partial``: feed-forward SAC on the same partial observation (the lower reference);
 - ``sac-full``: feed-forward SAC on the full state (the upper reference; bump tasks have none).
 
-All three get the RSAC config's env-step budget. Run dirs are ``<out>/<task>/<agent>/seed<k>``;
-re-running the command resumes unfinished runs from their ``last.ckpt`` and skips finished
-ones, so the suite can be stopped at any time. The Markdown table (``--table``) gives the
-final test return (test success rate for the bump tasks), mean ± std over seeds, the share
-of the partial-to-full gap that RSAC closes, the wall time per run and the machine; tasks
-never run say "not run". The figure (``--png``) has one panel per task, mean ± std against env
-steps. Wall time per run is read from the run's files (config.yaml is written when a fit
-starts, metrics.csv last when it stops), summed over resumes.
+Every agent gets the task config's env-step budget. Run dirs are
+``<out>/<task>/<agent>/seed<k>``; re-running the command resumes unfinished runs from their
+``last.ckpt`` and skips finished ones, so the suite can be stopped at any time. Each run ends
+with one evaluation of its final policy (``last.ckpt``) over ``--final_episodes`` (100)
+episodes with fixed seeds, written to ``<run>/final_eval/<env steps>.json``.
+
+The Markdown table (``--table``) gives, per agent, the final-policy evaluation and the mean
+of each seed's last three test evaluations (test return; test success rate for the bump
+tasks), mean ± std over seeds, the share of the partial-to-full gap that the recipe closes by
+both readings, the recipe's deviations, and the training wall time per run up to the row's
+env steps. The figure (``--png``) has one panel per task, mean ± std against env steps.
 
 Run dirs sit in the git-ignored ``checkpoints/``; the table and figure are built from records of
-them (curves and minutes, a few kB) in ``<table>.json`` beside the table, so a fresh clone
-rebuilds both with ``--report_only``. A task with no record keeps its row of the previous
-table, marked †.
+them (curves, final evaluations and minutes, a few kB) in ``<table>.json`` beside the table,
+so a fresh clone rebuilds both with ``--report_only``. A task with no record at all keeps its
+row of the previous table, marked †, below the table.
 """
 
 from __future__ import annotations
@@ -38,7 +44,6 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Set as AbstractSet
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,10 +55,13 @@ from offpcc_pl.commands.plot import aggregate
 from offpcc_pl.commands.runs import Curve, read_metric, version_files
 
 REPO = Path(__file__).resolve().parent.parent
-AGENTS = ("rsac", "sac-partial", "sac-full")
+AGENTS = ("recipe", "rsac", "sac-partial", "sac-full")
+TRAINED_BY_DEFAULT = ("recipe", "sac-partial", "sac-full")
+RECIPE = "configs/pomdp/rsac.yaml"
 RETURN = "test/episode_return"
 SUCCESS = "test/success_rate"
 SUCCESS_GOAL = 0.9  # near-optimal on the bump tasks
+LAST = 3  # evaluations averaged per seed for the last-3 reading
 
 
 @dataclass(frozen=True)
@@ -66,8 +74,9 @@ class Task:
     paper_budget: int  # env steps of the paper's runs
     sac_config: str  # feed-forward SAC settings for the two references
     success: bool = False  # report the test success rate instead of the return
-    rsac_seeds: int = 2
-    rsac_config: str | None = None  # default: configs/pomdp/<name>.yaml
+    rsac_seeds: int = 3  # seeds of the recurrent agents
+    rsac_config: str | None = None  # the tuned config; default: configs/pomdp/<name>.yaml
+    deviations: tuple[str, ...] = ()  # fit flags added to the recipe for this task
 
     @property
     def config(self) -> str:
@@ -80,10 +89,23 @@ class Task:
 SAC_PENDULUM = "configs/sac_pendulum.yaml"
 SAC_POMDP = "configs/pomdp/sac.yaml"
 SAC_BUMPS = "configs/pomdp/sac_bumps.yaml"
+# The bump tasks' sparse reward (+1 for a success, which ends the episode) needs what their
+# memoryless reference needs too (configs/pomdp/sac_bumps.yaml and configs/rsac_bumps_fast.yaml
+# give the measured reasons): a temperature starting at 0.05, since an entropy bonus of about 1
+# a step outweighs the success; 10k warm-up steps, whose random actions give the critic its
+# first successes; gamma 0.95, so dithering until the time limit loses its optimistic value
+# quickly; 50 test episodes, as a success rate moves in steps of 1/episodes.
+BUMPS_DEVIATIONS = (
+    "--model.init_alpha=0.05",
+    "--model.update_after=10000",
+    "--model.gamma=0.95",
+    "--model.eval_episodes=50",
+    "--model.capacity=2000",
+)
 TASKS = {
     t.name: t
     for t in (
-        Task("pendulum-p", "pendulum-p-v0", "pendulum-v0", 100_000, SAC_PENDULUM, rsac_seeds=3),
+        Task("pendulum-p", "pendulum-p-v0", "pendulum-v0", 100_000, SAC_PENDULUM),
         Task("pendulum-v", "pendulum-va-v0", "pendulum-v0", 100_000, SAC_PENDULUM),
         Task(
             "cartpole-balance-p",
@@ -128,7 +150,8 @@ TASKS = {
             500_000,
             SAC_BUMPS,
             success=True,
-            rsac_seeds=3,
+            rsac_seeds=5,  # stalled seeds were seen here
+            deviations=BUMPS_DEVIATIONS,
         ),
         Task(
             "bumps",
@@ -137,8 +160,8 @@ TASKS = {
             1_000_000,
             SAC_BUMPS,
             success=True,
-            rsac_seeds=3,
             rsac_config="configs/rsac_bumps_fast.yaml",
+            deviations=BUMPS_DEVIATIONS,
         ),
     )
 }
@@ -157,7 +180,9 @@ def agent_root(out: Path, task: Task, agent: str) -> Path:
     """``<out>/<task>/rsac``, and ``<out>/sac/<env id>`` for SAC: tasks that share an env id
     (pendulum-p and pendulum-v share the full-state pendulum) share its SAC runs; a task with
     a larger budget continues them from their checkpoints."""
-    return out / task.name / agent if agent == "rsac" else out / "sac" / str(task.env_id(agent))
+    if agent in ("recipe", "rsac"):
+        return out / task.name / agent
+    return out / "sac" / str(task.env_id(agent))
 
 
 def total_steps(task: Task, args: argparse.Namespace) -> int:
@@ -187,7 +212,8 @@ def plan(args: argparse.Namespace) -> list[Job]:
         for agent in args.agents:
             if task.env_id(agent) is None:
                 continue
-            count = args.seeds or (task.rsac_seeds if agent == "rsac" else args.baseline_seeds)
+            recurrent = agent in ("recipe", "rsac")
+            count = args.seeds or (task.rsac_seeds if recurrent else args.baseline_seeds)
             jobs.append(Job(task, agent, tuple(range(count))))
     return jobs
 
@@ -205,11 +231,13 @@ def steps_done(run_dir: Path) -> int:
 
 def multifit_command(job: Job, seeds: tuple[int, ...], args: argparse.Namespace) -> list[str]:
     epochs, per_epoch = budget(job.task, args)
-    config = job.task.config if job.agent == "rsac" else job.task.sac_config
+    config = {"recipe": RECIPE, "rsac": job.task.config}.get(job.agent, job.task.sac_config)
     cmd = [sys.executable, "-m", "offpcc_pl", "multifit", "--seeds", *map(str, seeds)]
     if args.ray:
         cmd += ["--ray", "--max_concurrent", str(args.jobs)]
     cmd += ["--", "--config", config, "--model.env_id", job.task.env_id(job.agent)]
+    if job.agent == "recipe":
+        cmd += list(job.task.deviations)
     cmd += ["--trainer.max_epochs", str(epochs), "--trainer.limit_train_batches", str(per_epoch)]
     cmd += ["--trainer.default_root_dir", str(job.root(args.out))]
     cmd += ["--trainer.logger", "false", "--trainer.enable_progress_bar", "false"]
@@ -266,22 +294,67 @@ def report_progress(job: Job, seen: dict[int, int], args: argparse.Namespace) ->
 
 
 def run_all(jobs: list[Job], args: argparse.Namespace) -> None:
-    """In table order; ``--jobs`` runs side by side (one fit per seed, or Ray within a job)."""
-    units: dict[tuple[Path, int], Job] = {}  # tasks sharing a SAC run: the larger budget
+    """In table order; ``--jobs`` runs side by side (one fit per seed, or Ray within a job).
+
+    Tasks that share a SAC run train it to each budget in turn, smallest first, and evaluate
+    its final policy at each: a shorter row is scored by the policy it had at its own budget.
+    """
+    units: dict[tuple[Path, int], list[Job]] = defaultdict(list)
     for job in jobs:
         for seed in job.seeds:
-            key = (job.root(args.out), seed)
-            if key not in units or total_steps(job.task, args) > total_steps(units[key].task, args):
-                units[key] = job
-    if args.ray:  # one multifit per job, its seeds in parallel on Ray
-        seeds: dict[Job, list[int]] = defaultdict(list)
-        for (_, seed), job in units.items():
-            seeds[job].append(seed)
-        for job, job_seeds in seeds.items():
-            run_job(job, tuple(job_seeds), args)
+            units[(job.root(args.out), seed)].append(job)
+    stages = {
+        key: sorted({total_steps(j.task, args): j for j in unit}.items())
+        for key, unit in units.items()
+    }  # (budget, job) in increasing budget
+    if args.ray:  # one multifit per job and budget, its seeds in parallel on Ray
+        by_job: dict[Job, list[int]] = defaultdict(list)
+        for (_, seed), unit in stages.items():
+            for _, job in unit:
+                by_job[job].append(seed)
+        for job, seeds in sorted(by_job.items(), key=lambda item: total_steps(item[0].task, args)):
+            run_job(job, tuple(seeds), args)
+            for seed in seeds:
+                final_eval(job, seed, args)
         return
+
+    def run_unit(item: tuple[tuple[Path, int], list[tuple[int, Job]]]) -> None:
+        (_, seed), unit = item
+        for _, job in unit:
+            if run_job(job, (seed,), args) == 0:
+                final_eval(job, seed, args)
+
     with ThreadPoolExecutor(args.jobs) as pool:
-        list(pool.map(lambda item: run_job(item[1], (item[0][1],), args), units.items()))
+        list(pool.map(run_unit, stages.items()))
+
+
+FINAL_DIR = "final_eval"  # in each run dir: <env steps>.json, one per budget it was scored at
+
+
+def final_eval(job: Job, seed: int, args: argparse.Namespace) -> None:
+    """Evaluate the run's final policy over ``--final_episodes`` seeded episodes, once per
+    budget, while ``last.ckpt`` is at that budget (a run continued beyond it cannot be)."""
+    run_dir = job.root(args.out) / f"seed{seed}"
+    steps = total_steps(job.task, args)
+    target = run_dir / FINAL_DIR / f"{steps}.json"
+    if target.is_file() or steps_done(run_dir) != steps or not (run_dir / "last.ckpt").is_file():
+        return
+    target.parent.mkdir(exist_ok=True)
+    partial = target.with_name(f".{steps}.partial.json")  # renamed once complete
+    partial.unlink(missing_ok=True)
+    cmd = [sys.executable, "-m", "offpcc_pl", "evaluate", "--ckpt_path", str(run_dir / "last.ckpt")]
+    cmd += ["--episodes", str(args.final_episodes), "--json", str(partial)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
+    label = f"{job.task.name}/{job.agent} seed{seed}"
+    if result.returncode != 0 or not partial.is_file():
+        say(f"[pomdp] {label}: final evaluation failed: {result.stderr.strip()[-300:]}")
+        return
+    partial.rename(target)
+    report = json.loads(target.read_text())
+    value = report["success_rate"] if job.task.success else report["return_mean"]
+    metric = SUCCESS if job.task.success else RETURN
+    say(f"[pomdp] {label}: final policy at {steps:,} env steps, {metric} {value:.3g}")
 
 
 # -- reporting ---------------------------------------------------------------------------------
@@ -289,16 +362,12 @@ def run_all(jobs: list[Job], args: argparse.Namespace) -> None:
 
 @dataclass
 class Cell:
-    """An agent of a task, over its finished seeds."""
+    """An agent of a task, over its seeds that reached the task's budget."""
 
     curves: list[Curve]
-    finals: list[float]  # test value at the task's budget
-    minutes: list[float]  # wall time per run
-    cpu: list[float]  # CPU time per run (nan: not recorded)
-
-    @property
-    def mean(self) -> float:
-        return float(np.mean(self.finals)) if self.finals else math.nan
+    last3: list[float]  # per seed: the mean of its last LAST test evaluations
+    finals: list[float]  # per seed with one: its final policy's evaluation at the budget
+    minutes: list[float]  # per seed: training wall time up to the budget
 
 
 CPU_FILE = "cpu_minutes.txt"  # in each csv/version_* dir that pomdp.py's fits wrote
@@ -335,6 +404,8 @@ def wall_minutes(run_dir: Path) -> float:
 # them kept beside it (``<table>.json``, committed with the table), so a fresh clone rebuilds
 # the same table and figure, and a later run adds to them instead of starting over.
 
+HOURS = "time/hours"  # training wall time, accumulated over resumes, logged every epoch
+
 
 def run_keys(out: Path) -> list[str]:
     """Run dirs under ``out`` as record keys (``bumps/rsac/seed0``, ``sac/<env id>/seed0``)."""
@@ -344,14 +415,25 @@ def run_keys(out: Path) -> list[str]:
 
 
 def summarize(run_dir: Path) -> dict | None:
-    """A run's record: its test curves, wall and CPU minutes; None before its first test."""
+    """A run's record: its test and time curves, final evaluations, wall and CPU minutes;
+    None before its first test."""
     record: dict = {}
-    for metric in (RETURN, SUCCESS):
+    for metric in (RETURN, SUCCESS, HOURS):
         curve = read_metric(run_dir, metric)
         if curve is not None:
             record[metric] = [[int(x) for x in curve.x], [round(float(y), 4) for y in curve.y]]
-    if not record:
+    if RETURN not in record and SUCCESS not in record:
         return None
+    finals = {}
+    for path in sorted((run_dir / FINAL_DIR).glob("[0-9]*.json")):
+        report = json.loads(path.read_text())
+        finals[path.stem] = {
+            key: report[key]
+            for key in ("return_mean", "return_std", "success_rate")
+            if report.get(key) is not None
+        } | {"episodes": len(report["episodes"])}
+    if finals:
+        record["final"] = finals
     cpu = cpu_minutes(run_dir)
     record["wall_minutes"] = round(wall_minutes(run_dir), 2)
     record["cpu_minutes"] = None if math.isnan(cpu) else round(cpu, 2)
@@ -370,75 +452,129 @@ def update_records(path: Path, out: Path) -> dict[str, dict]:
     return records
 
 
+def minutes_at(record: dict, steps: int) -> float:
+    """Training wall minutes of a run up to ``steps``: a run shared with a longer row, or
+    continued beyond this row's budget, counts only this row's part."""
+    if HOURS in record:
+        x, y = record[HOURS]
+        upto = [hours for step, hours in zip(x, y) if step <= steps]
+        if upto:
+            return 60 * upto[-1]
+    return record["wall_minutes"]  # records written before time/hours was kept
+
+
 def collect(task: Task, agent: str, records: dict[str, dict], prefix: str, steps: int) -> Cell:
-    """The finished runs of ``agent`` on ``task`` (records ``<prefix>/seed*``), cut at ``steps``."""
+    """The runs of ``agent`` on ``task`` (records ``<prefix>/seed*``) that reached ``steps``."""
     metric = SUCCESS if task.success else RETURN
-    curves, finals, minutes, cpu = [], [], [], []
+    final_key = "success_rate" if task.success else "return_mean"
+    cell = Cell([], [], [], [])
     for key in sorted(k for k in records if k.rsplit("/", 1)[0] == prefix):
         record = records[key]
         if metric not in record or record[metric][0][-1] < steps:
             continue  # not finished: left out of the table until it is
         x, y = map(np.asarray, record[metric])
         upto = x <= steps  # a SAC run shared with a longer task goes on beyond
-        curves.append(Curve(x[upto], y[upto]))
-        finals.append(float(curves[-1].y[-1]))
-        minutes.append(record["wall_minutes"])
-        cpu.append(math.nan if record["cpu_minutes"] is None else record["cpu_minutes"])
-    return Cell(curves, finals, minutes, cpu)
+        cell.curves.append(Curve(x[upto], y[upto]))
+        cell.last3.append(float(np.mean(y[upto][-LAST:])))
+        final = (record.get("final") or {}).get(str(steps))
+        if final is not None:
+            cell.finals.append(float(final[final_key]))
+        cell.minutes.append(minutes_at(record, steps))
+    return cell
 
 
-CARRIED = "†"  # marks a row kept from the previous table: no finished re-run of all its agents
+CARRIED = "†"  # marks a row kept from an earlier table: its task has no record at all
+KEPT_HEADING = f"{CARRIED} Kept from an earlier table"
 
 
-def previous_rows(table: Path) -> dict[str, str]:
-    """The rows of the table at ``table`` that give a result, by task name: kept for tasks
-    this report has no finished run of."""
+def previous_rows(table: Path) -> tuple[str, dict[str, str]]:
+    """The header and the result rows of an earlier table's layout (8 columns), by task: kept
+    for tasks that have no record at all."""
     if not table.is_file():
-        return {}
-    rows = {}
+        return "", {}
+    header, rows = "", {}
     for line in table.read_text().splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) != 8:
+            continue
+        if cells[0] == "task":
+            header = line
         name = cells[0].split(" ", 1)[0]
-        if len(cells) == 8 and name in TASKS and set(cells[3:6]) - {"not run", "none"}:
+        if name in TASKS and set(cells[3:6]) - {"not run", "none"}:
             rows[name] = line
-    return rows
+    return header, rows
 
 
 def row_digits(cells: dict[str, Cell], success: bool) -> int:
     """Decimals for a row: two for success rates and small returns (reacher: -6.3)."""
-    finals = [abs(v) for cell in cells.values() for v in cell.finals]
-    return 2 if success or (finals and max(finals) < 100) else 0
+    values = [abs(v) for cell in cells.values() for v in cell.last3 + cell.finals]
+    return 2 if success or (values and max(values) < 100) else 0
 
 
-def fmt(cell: Cell, digits: int) -> str:
-    if not cell.finals:
+def mean_std(values: list[float], digits: int) -> str:
+    """``mean ± std (n)``; ``-`` for no values."""
+    if not values:
+        return "-"
+    spread = f" ± {np.std(values):.{digits}f}" if len(values) > 1 else ""
+    return f"{np.mean(values):.{digits}f}{spread} ({len(values)})"
+
+
+def fmt(cell: Cell | None, digits: int) -> str:
+    """``final / last-3``, each as mean ± std (seeds); ``not run`` before a run finished."""
+    if cell is None:
+        return "none"
+    if not cell.last3:
         return "not run"
-    spread = f" ± {np.std(cell.finals):.{digits}f}" if len(cell.finals) > 1 else ""
-    return f"{cell.mean:.{digits}f}{spread} ({len(cell.finals)})"
+    return f"{mean_std(cell.finals, digits)} / {mean_std(cell.last3, digits)}"
+
+
+def gap(rsac: list[float], partial: list[float], full: list[float]) -> str:
+    """(RSAC - partial SAC) / (full SAC - partial SAC) over seed means."""
+    if not (rsac and partial and full):
+        return "-"
+    span = np.mean(full) - np.mean(partial)
+    return f"{(np.mean(rsac) - np.mean(partial)) / span:.2f}" if abs(span) > 1e-9 else "-"
 
 
 def gap_closed(cells: dict[str, Cell], task: Task) -> str:
-    """(RSAC - partial SAC) / (full SAC - partial SAC); bump tasks instead: how many RSAC
-    seeds reached a test success of 0.9 within the budget (the goal: all)."""
-    rsac, partial = cells["rsac"], cells.get("sac-partial")
-    if task.success:
-        if not rsac.finals:
-            return "-"
-        reached = sum(float(np.max(curve.y)) >= SUCCESS_GOAL for curve in rsac.curves)
-        return f"{reached}/{len(rsac.curves)} seeds reached {SUCCESS_GOAL}"
-    full = cells.get("sac-full")
-    if not (rsac.finals and partial and partial.finals and full and full.finals):
-        return "-"
-    gap = full.mean - partial.mean
-    return f"{(rsac.mean - partial.mean) / gap:.2f}" if abs(gap) > 1e-9 else "-"
+    """By the final evaluations / by the last-3 means, for the recipe and the tuned config.
+    Bump tasks (no full-state run): how many seeds reach a success of 0.9, and each value."""
+    partial, full = cells.get("sac-partial"), cells.get("sac-full")
+    parts = []
+    for agent in ("recipe", "rsac"):
+        rsac = cells[agent]
+        if not rsac.last3:
+            continue
+        if task.success:
+            for name, values in (("final", rsac.finals), ("last-3", rsac.last3)):
+                if values:
+                    reached = sum(v >= SUCCESS_GOAL for v in values)
+                    each = ", ".join(f"{v:.2f}" for v in values)
+                    parts.append(
+                        f"{AGENT_NAMES[agent]} {name}: {reached}/{len(values)} ≥ {SUCCESS_GOAL} "
+                        f"({each})"
+                    )
+        elif partial is not None and full is not None:
+            by_final = gap(rsac.finals, partial.finals, full.finals)
+            by_last3 = gap(rsac.last3, partial.last3, full.last3)
+            parts.append(f"{AGENT_NAMES[agent]} {by_final} / {by_last3}")
+    return "; ".join(parts) or "-"
+
+
+AGENT_NAMES = {"recipe": "recipe", "rsac": "tuned"}
+
+
+def deviations(task: Task) -> str:
+    """The recipe's settings this task changes, or ``recipe``."""
+    if not task.deviations:
+        return "recipe"
+    return ", ".join(flag.removeprefix("--model.").removeprefix("--") for flag in task.deviations)
 
 
 def fmt_minutes(cell: Cell | None) -> str:
-    """Mean wall minutes per run, with mean CPU minutes in brackets where recorded."""
-    if cell is None or not cell.finals:
+    if cell is None or not cell.minutes:
         return "-"
-    cpu = [m for m in cell.cpu if not math.isnan(m)]
-    return f"{np.mean(cell.minutes):.0f}" + (f" ({np.mean(cpu):.0f})" if cpu else "")
+    return f"{np.mean(cell.minutes):.0f}"
 
 
 def kilo(steps: int) -> str:
@@ -455,16 +591,19 @@ def machine() -> str:
     )
 
 
+HEADER = [
+    "| task | env id (partial / full) | env steps (paper) | RSAC recipe | RSAC tuned | SAC partial "
+    "| SAC full | gap closed | recipe deviations | min per run: recipe / tuned / "
+    "partial / full |",
+    "|---|---|---|---|---|---|---|---|---|---|",
+]
+
+
 def report(args: argparse.Namespace) -> dict[str, dict[str, Cell]]:
     records = update_records(args.table.with_suffix(".json"), args.out)
-    previous = previous_rows(args.table)
-    rows = [
-        "| task | env id (partial / full) | env steps (paper) | RSAC | SAC partial | SAC full "
-        "| gap closed | wall (CPU) min per run: RSAC / partial / full |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
+    old_header, previous = previous_rows(args.table)
+    rows, kept = list(HEADER), []
     results: dict[str, dict[str, Cell]] = {}
-    kept: set[str] = set()  # tasks whose row is kept from the previous table
     for name, task in TASKS.items():  # the whole suite: --tasks picks what to train only
         steps = total_steps(task, args)
         cells = {
@@ -473,39 +612,43 @@ def report(args: argparse.Namespace) -> dict[str, dict[str, Cell]]:
             if task.env_id(agent) is not None
         }
         results[name] = cells
-        if name in previous and not all(cell.finals for cell in cells.values()):
-            # a re-run replaces the row once every agent has finished
-            rows.append(carried(previous[name]))
-            kept.add(name)
-            continue
+        if name in previous and not any(cell.curves for cell in cells.values()):
+            kept.append(carried(previous[name]))
         digits = row_digits(cells, task.success)
-        scores = [fmt(cells[a], digits) if a in cells else "none" for a in AGENTS]
+        scores = [fmt(cells.get(agent), digits) for agent in AGENTS]
         minutes = " / ".join(fmt_minutes(cells.get(a)) for a in AGENTS)
         ids = f"`{task.partial_id}`" + (f" / `{task.full_id}`" if task.full_id else "")
         what = " (success rate)" if task.success else ""
         rows.append(
             f"| {task.name}{what} | {ids} | {kilo(steps)} ({kilo(task.paper_budget)}) | "
             + " | ".join(scores)
-            + f" | {gap_closed(cells, task)} | {minutes} |"
+            + f" | {gap_closed(cells, task)} | {deviations(task)} | {minutes} |"
         )
-    footnote = [
-        f"{CARRIED} Kept from the previous table: the records of its runs were lost "
-        "with an earlier checkout (no panel in the figure). Re-running the task replaces it "
-        "once all its agents have finished.",
+    kept_table = [
         "",
+        f"{KEPT_HEADING} (its layout: final test return of one evaluation): no run of these "
+        "tasks has a record here yet.",
+        "",
+        old_header,
+        "|---|---|---|---|---|---|---|---|",
+        *kept,
     ]
     text = "\n".join(
         [
-            "Final test return (test success rate for the bump tasks), mean ± std over seeds "
-            "(seed count in brackets), at the env steps given; 'not run' where no run finished. "
-            "For the bump tasks the gap column counts the RSAC seeds whose test success "
-            f"reached {SUCCESS_GOAL} at some evaluation within the budget. "
-            "Wall time counts waiting for a core when other work shared the machine; the CPU "
-            "time in brackets is the run's own (one thread), the cost on an idle core.",
+            f"Each agent's cell: the evaluation of its final policy over {args.final_episodes} "
+            f"episodes with fixed seeds / the mean of each seed's last {LAST} test evaluations, "
+            "both as mean ± std over seeds (seed count); test return, or test success rate for "
+            "the bump tasks; '-' where no final evaluation was recorded, 'not run' where no run "
+            "reached the budget. Gap closed: (RSAC - SAC partial) / (SAC full - SAC partial) for "
+            "the recipe and the tuned config, by the final evaluations / by the last-3 means; "
+            f"for the bump tasks, the seeds that reach {SUCCESS_GOAL}, and each seed's value. "
+            "Minutes: training wall time per run up to the row's env steps (a run shared "
+            "with a longer row counts only this row's part); it counts waiting for a core "
+            "when other work shared the machine.",
             "",
             *rows,
+            *(kept_table if kept else []),
             "",
-            *(footnote if kept else []),
             f"Machine: {machine()}.",
             "",
         ]
@@ -513,29 +656,27 @@ def report(args: argparse.Namespace) -> dict[str, dict[str, Cell]]:
     args.table.parent.mkdir(parents=True, exist_ok=True)
     args.table.write_text(text)
     print(text)
-    plot(results, args.png, kept)
+    plot(results, args.png)
     return results
 
 
 def carried(row: str) -> str:
-    """``row`` with its first cell marked as kept from the previous table."""
+    """``row`` with its first cell marked as kept from an earlier table."""
     _, first, rest = row.split("|", 2)
     if CARRIED not in first:
         first = f"{first.rstrip()} {CARRIED} "
     return f"|{first}|{rest}"
 
 
-def plot(
-    results: dict[str, dict[str, Cell]], out: Path, kept: AbstractSet[str] = frozenset()
-) -> None:
-    """One panel per task, but none for the rows kept from the previous table (no curves),
-    unless every row was kept."""
+def plot(results: dict[str, dict[str, Cell]], out: Path) -> None:
+    """One panel per task that has curves (all panels when none has)."""
     import matplotlib
 
     matplotlib.use("Agg")  # headless, file output only
     import matplotlib.pyplot as plt
 
-    results = {name: cells for name, cells in results.items() if name not in kept} or results
+    drawn = {n: c for n, c in results.items() if any(cell.curves for cell in c.values())}
+    results = drawn or results
     cols = min(4, len(results))
     rows = math.ceil(len(results) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.5 * cols, 3.4 * rows), squeeze=False)
@@ -557,8 +698,7 @@ def plot(
         if ax.lines:
             ax.legend(fontsize="x-small")
         else:
-            blank = "curves not kept" if name in kept else "not run"
-            ax.text(0.5, 0.5, blank, ha="center", va="center", transform=ax.transAxes)
+            ax.text(0.5, 0.5, "not run", ha="center", va="center", transform=ax.transAxes)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=90)
@@ -578,7 +718,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=list(TASKS),
         help="tasks to train (the table and figure always cover the whole suite)",
     )
-    parser.add_argument("--agents", nargs="+", choices=AGENTS, default=list(AGENTS))
+    parser.add_argument(
+        "--agents",
+        nargs="+",
+        choices=AGENTS,
+        default=list(TRAINED_BY_DEFAULT),
+        help="agents to train (rsac: the task's tuned config, only when named)",
+    )
     parser.add_argument("--seeds", type=int, help="seeds per agent (default: per task, see Task)")
     parser.add_argument("--baseline_seeds", type=int, default=1, help="seeds of the SAC runs")
     parser.add_argument("--jobs", type=int, default=1, help="runs side by side")
@@ -590,13 +736,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--png", type=Path, default=REPO / "docs/pomdp.png")
     parser.add_argument("--report_only", action="store_true", help="only rebuild table, figure")
     parser.add_argument(
+        "--final_episodes",
+        type=int,
+        default=100,
+        help="episodes of the final-policy evaluation that ends every run",
+    )
+    parser.add_argument(
         "--progress_every", type=float, default=30.0, help="seconds between progress lines"
     )
     split = argv.index("--") if "--" in argv else len(argv)
     args = parser.parse_args(argv[:split])
     args.fit_args = argv[split + 1 :]
     args.out = args.out.resolve()
-    for name in ("jobs", "baseline_seeds", "seeds", "steps", "epoch_steps"):
+    for name in ("jobs", "baseline_seeds", "seeds", "steps", "epoch_steps", "final_episodes"):
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name} must be >= 1, got {value}")
