@@ -48,18 +48,15 @@ def run_identity(algorithm: str, hparams: dict[str, Any]) -> dict[str, Any]:
     return identity
 
 
-def saved_identity(checkpoint: dict[str, Any]) -> dict[str, Any]:
-    """The identity a checkpoint was written with (derived for checkpoints that lack it)."""
-    if isinstance(checkpoint.get("run_identity"), dict):
-        return checkpoint["run_identity"]
-    hparams = dict(checkpoint.get("hyper_parameters") or {})
-    algorithm = str(hparams.get("_class_path", "unknown")).rsplit(".", 1)[-1]
-    return run_identity(algorithm, hparams)
-
-
 def check_same_run(checkpoint: dict[str, Any], identity: dict[str, Any], where: str) -> None:
-    """Refuse, in one line naming both sides, a checkpoint of another algorithm, env or size."""
-    saved = saved_identity(checkpoint)
+    """Refuse, in one line naming both sides, a checkpoint of another algorithm, env or size
+    (every checkpoint the modules write holds the identity of its run)."""
+    saved = checkpoint.get("run_identity")
+    if not isinstance(saved, dict):
+        raise CheckpointError(
+            f"{where}: the checkpoint holds no run identity, which offpcc-pl writes into "
+            "every checkpoint of a run; use a run's last.ckpt or best.ckpt"
+        )
     diffs = [
         f"{key} {saved.get(key)!r} there, {value!r} here"
         for key, value in identity.items()

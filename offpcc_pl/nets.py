@@ -67,8 +67,7 @@ class Critics(nn.Module):
 
     Layer ``j`` is ``weights[j]`` ``(n, in, out)`` and ``biases[j]`` ``(n, 1, out)``: the
     weights of ``n`` separate :func:`mlp` critics, initialised exactly as those (same
-    ``nn.Linear`` init, same random draws, critic by critic). Checkpoints written with the
-    separate critics (keys ``<i>.net.<2j>.weight``) load through :meth:`_stack_old_keys`.
+    ``nn.Linear`` init, same random draws, critic by critic).
     """
 
     def __init__(self, feat_dim: int, act_dim: int, hidden_sizes: list[int], n: int) -> None:
@@ -83,7 +82,6 @@ class Critics(nn.Module):
             torch.stack([head[j].bias.detach()[None] for head in heads])  # (n, 1, out)
             for j in range(len(heads[0]))
         )
-        self.register_load_state_dict_pre_hook(self._stack_old_keys)
 
     def forward(
         self,
@@ -118,45 +116,6 @@ class Critics(nn.Module):
             if j < last:
                 x = torch.relu(x)
         return x.view(n, *lead, 1)  # (n, B, T, 1)
-
-    @staticmethod
-    def _stack_old_keys(module: Critics, state_dict: dict, prefix: str, *args: object) -> None:
-        """Separate-critic keys ``<prefix><i>.net.<2j>.weight`` -> ``<prefix>weights.<j>``."""
-        if f"{prefix}0.net.0.weight" not in state_dict:
-            return
-        for j in range(len(module.weights)):
-            old = [f"{prefix}{i}.net.{2 * j}." for i in range(module.n)]
-            state_dict[f"{prefix}weights.{j}"] = torch.stack(
-                [state_dict.pop(k + "weight").t() for k in old]
-            )
-            state_dict[f"{prefix}biases.{j}"] = torch.stack(
-                [state_dict.pop(k + "bias")[None] for k in old]
-            )
-
-    def stack_old_adam_state(self, optimizer_state: dict) -> None:
-        """Adam state of a checkpoint with separate critics (parameters ``i * 2L + 2j``, ``+1``
-        for the bias, first in the critic optimizer) in the stacked layout, in place."""
-        n, layers = self.n, len(self.weights)
-        per_critic, state = 2 * layers, optimizer_state["state"]
-        stacked = {}
-        for j in range(layers):
-            for offset, new_index, view in ((0, j, Tensor.t), (1, layers + j, _leading_one)):
-                old = [state.get(i * per_critic + 2 * j + offset) for i in range(n)]
-                if any(entry is None for entry in old):  # never stepped
-                    continue
-                stacked[new_index] = {"step": old[0]["step"]} | {
-                    k: torch.stack([view(entry[k]) for entry in old])
-                    for k in ("exp_avg", "exp_avg_sq")
-                }
-        shift = (n - 1) * per_critic  # the encoders' parameters come after the heads
-        stacked |= {i - shift: v for i, v in state.items() if i >= n * per_critic}
-        group = optimizer_state["param_groups"][0]
-        group["params"] = list(range(len(group["params"]) - shift))
-        optimizer_state["state"] = stacked
-
-
-def _leading_one(bias: Tensor) -> Tensor:
-    return bias[None]  # (out,) -> (1, out)
 
 
 def _linears(net: nn.Sequential) -> list[nn.Linear]:

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from offpcc_pl.algorithms import ALGORITHMS, SAC
-from offpcc_pl.algorithms.base import OffPolicyModule
+from offpcc_pl.algorithms.base import OffPolicyModule, adam
 from offpcc_pl.algorithms.graphs import untouched
 from offpcc_pl.buffers import Batch
 from offpcc_pl.errors import ConfigError, TrainingDiverged
@@ -137,3 +137,19 @@ def test_graph_warm_ups_leave_no_trace(name: str) -> None:
     assert losses[0] == losses[1]
     for key, param in straight.state_dict().items():
         assert torch.equal(warmed.state_dict()[key], param), key
+
+
+def test_a_loaded_optimizer_steps_with_its_own_capturable_flag() -> None:
+    """An Adam state saved while the update ran as a CUDA graph (which makes the param
+    groups capturable) loads into an optimizer that steps as a fresh one does."""
+    param = torch.nn.Parameter(torch.ones(3))
+    graphed = adam([param], lr=1e-3)
+    param.grad = torch.ones(3)
+    graphed.step()
+    for group in graphed.param_groups:
+        group["capturable"] = True  # as UpdateGraphs sets it before capturing
+    resumed = adam([param], lr=1e-3)
+    resumed.load_state_dict(graphed.state_dict())
+    assert [group["capturable"] for group in resumed.param_groups] == [False]
+    assert [group["fused"] for group in resumed.param_groups] == [True]
+    assert torch.equal(resumed.state[param]["exp_avg"], graphed.state[param]["exp_avg"])

@@ -3,7 +3,6 @@ resume, divergence guard, CUDA RNG plumbing, best.ckpt contents and failed write
 
 from __future__ import annotations
 
-import copy
 import errno
 import os
 from pathlib import Path
@@ -15,13 +14,12 @@ import pytorch_lightning as pl
 import torch
 
 from offpcc_pl.algorithms import RSAC, SAC
-from offpcc_pl.checkpointing import AtomicCheckpointIO
+from offpcc_pl.checkpointing import AtomicCheckpointIO, check_same_run
 from offpcc_pl.envs.make import make_env
 from offpcc_pl.envstate import env_state, load_env_state
 from offpcc_pl.errors import CheckpointError, CheckpointWriteFailed, TrainingDiverged
 from offpcc_pl.loop import ReplayCallback, global_rng_state, set_global_rng_state
 from offpcc_pl.policy import read_checkpoint
-from tests.conftest import run_cli, tiny_args
 from tests.test_loop import quiet_trainer
 
 
@@ -203,50 +201,8 @@ def test_unexpected_replay_state_is_one_clear_error() -> None:
         ReplayCallback.check_state({"buffer": {}, "extra": 1})
 
 
-# Written by offpcc-pl d617a7a, before the critics were stacked into one batched module:
-# `offpcc-pl fit <tiny_args(algo)> --trainer.limit_train_batches 40 --model.update_after 20
-# --trainer.max_epochs 1 --seed_everything 0`, last.ckpt.
-SEPARATE_CRITICS = {
-    algo: Path(__file__).parent / "fixtures" / f"{algo.lower()}_separate_critics.ckpt"
-    for algo in ("SAC", "RSAC")
-}
-FIXTURE_ARGS = ["--trainer.limit_train_batches", "40", "--model.update_after", "20"]
-
-
-@pytest.mark.parametrize("algo", list(SEPARATE_CRITICS))
-def test_checkpoint_of_separate_critics_loads_stacked(algo: str) -> None:
-    old = torch.load(SEPARATE_CRITICS[algo], weights_only=True)
-    before = copy.deepcopy(old["state_dict"])
-    adam_before = copy.deepcopy(old["optimizer_states"][0]["state"])  # by parameter index
-    kwargs = {"summarizer_hidden": 8, "summarizer_layers": 1} if algo == "RSAC" else {}
-    module = (RSAC if algo == "RSAC" else SAC)(
-        env_id=old["hyper_parameters"]["env_id"], hidden_sizes=(16, 16), **kwargs
-    )
-    module.on_load_checkpoint(old)  # what Lightning calls, then the two loads below
-    module.load_state_dict(old["state_dict"])
-    optimizers = module.configure_optimizers()
-    optimizers[0].load_state_dict(old["optimizer_states"][0])
-    critics, state = module.critics, optimizers[0].state
-    for i in range(2):  # critic i, layer j: old parameter index 6 i + 2 j (+1: bias)
-        for j in range(3):
-            weight = before[f"critics.{i}.net.{2 * j}.weight"]  # (out, in)
-            assert torch.equal(critics.weights[j][i], weight.t())
-            assert torch.equal(critics.biases[j][i, 0], before[f"critics.{i}.net.{2 * j}.bias"])
-            moment = state[critics.weights[j]]["exp_avg"][i]
-            assert torch.equal(moment, adam_before[6 * i + 2 * j]["exp_avg"].t())
-            target = module.critic_targets.weights[j][i]
-            assert torch.equal(target, before[f"critic_targets.{i}.net.{2 * j}.weight"].t())
-    if algo == "RSAC":  # the encoders' Adam state follows the 12 head parameters
-        first_encoder = next(module.critic_encoders.parameters())
-        assert torch.equal(state[first_encoder]["exp_avg"], adam_before[12]["exp_avg"])
-    assert all(group["fused"] for opt in optimizers for group in opt.param_groups)
-
-
-@pytest.mark.parametrize("algo", list(SEPARATE_CRITICS))
-def test_checkpoint_of_separate_critics_resumes(algo: str, workdir: Path) -> None:
-    args = [*tiny_args(algo), *FIXTURE_ARGS, "--trainer.max_epochs", "2"]
-    out = run_cli("fit", *args, "--ckpt_path", str(SEPARATE_CRITICS[algo]), cwd=workdir)
-    assert out.returncode == 0, out.stderr[-2000:]
-    resumed = torch.load(next(workdir.glob("checkpoints/*/seed0/last.ckpt")), weights_only=True)
-    replay = next(v for k, v in resumed["callbacks"].items() if "ReplayCallback" in k)
-    assert replay["env_steps"] == 80 and "critics.weights.0" in resumed["state_dict"]
+def test_checkpoint_without_a_run_identity_is_refused_in_one_line() -> None:
+    identity = SAC(hidden_sizes=(8, 8)).identity()
+    with pytest.raises(CheckpointError, match="'x.ckpt': .* holds no run identity") as err:
+        check_same_run({"state_dict": {}}, identity, "checkpoint 'x.ckpt'")
+    assert "\n" not in str(err.value)

@@ -72,21 +72,20 @@ def adam(params: list[nn.Parameter] | list[dict[str, Any]], lr: float) -> torch.
     """Adam with ``fused=True`` (one kernel per parameter group on CPU and CUDA; the
     per-tensor ``foreach`` path runs a dozen small ops per tensor on CPU).
 
-    A loaded optimizer state brings the flags it was saved with (``foreach`` in checkpoints
-    of earlier versions): a post-hook puts this optimizer's own flags back.
+    A loaded state brings the param groups it was saved with, ``capturable=True`` among
+    them where the update ran as a CUDA graph (:class:`~offpcc_pl.algorithms.graphs.
+    UpdateGraphs` sets it): a post-hook puts this optimizer's own ``capturable`` back, so a
+    run resumed without the graph (on the CPU, or without ``compile``) steps as one begun
+    that way; the graph sets it again when it captures.
     """
     optimizer = torch.optim.Adam(params, lr=lr, fused=True)
-    flags = {k: optimizer.defaults[k] for k in ("foreach", "fused", "capturable")}
+    capturable = optimizer.defaults["capturable"]
 
-    def keep_flags(opt: torch.optim.Optimizer) -> None:
+    def keep_capturable(opt: torch.optim.Optimizer) -> None:
         for group in opt.param_groups:
-            group.update(flags)
-            for param in group["params"]:  # fused Adam keeps ``step`` on the param's device
-                state = opt.state.get(param, {})
-                if "step" in state:
-                    state["step"] = state["step"].to(param.device, torch.float32)
+            group["capturable"] = capturable
 
-    optimizer.register_load_state_dict_post_hook(keep_flags)
+    optimizer.register_load_state_dict_post_hook(keep_capturable)
     return optimizer
 
 
@@ -635,11 +634,6 @@ class OffPolicyModule(pl.LightningModule):
         check_same_run(checkpoint, self.identity(), "this module")
         self._check_lr_groups(checkpoint)
         self._graphs = None  # optimizer state is replaced: capture again
-        # checkpoints of separate critics: the weights stack in a load hook of Critics,
-        # their Adam state here (the optimizers load after this hook)
-        if "critics.0.net.0.weight" in checkpoint.get("state_dict", {}):
-            for optimizer_state in checkpoint.get("optimizer_states", [])[:1]:
-                self.critics.stack_old_adam_state(optimizer_state)
         self.n_updates = self._checked_at = checkpoint.get("n_updates", 0)
         sums = checkpoint.get("loss_sums") or {"sums": {}, "count": 0}
         self._sums = {k: v.to(self.device) for k, v in sums["sums"].items()}
