@@ -184,7 +184,8 @@ def main() -> None:
     labels = [f"{p}{a}" for a in args.algos for p in ("offpcc-pl ", "SB3 ")]
     label_args = [x for label in labels for x in ("--label", label)]
     subprocess.run(
-        [sys.executable, "-m", "offpcc_pl", "plot", *groups, "--out", str(png), *label_args,
+        [sys.executable, "-m", "offpcc_pl", "plot", *groups, "--out", str(png), "--overwrite",
+         *label_args,
          "--title", f"{env_id}: offpcc-pl vs Stable-Baselines3 ({len(args.seeds)} seeds)"],
         check=True,
     )  # fmt: skip

@@ -78,15 +78,51 @@ def add_source_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_overwrite_arg(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--overwrite``: the one way to let a command replace files that are already there."""
+    parser.add_argument(
+        "--overwrite", action="store_true", help=f"replace {what} if there (default: refuse)"
+    )
+
+
+def check_checkpoint_file(path: str) -> None:
+    """``--ckpt_path``: a checkpoint file that exists (these commands know no run, so
+    ``last`` and ``best`` are paths here: ``RUN/last.ckpt``, or ``--policy RUN``)."""
+    if Path(path).is_dir():
+        raise ConfigError(
+            f"--ckpt_path '{path}' is a directory; give a checkpoint file "
+            f"(e.g. {Path(path) / 'last.ckpt'}), or use --policy {path}"
+        )
+    if not Path(path).is_file():
+        raise ConfigError(
+            f"checkpoint '{path}' does not exist (--ckpt_path takes a checkpoint file such as "
+            "RUN/last.ckpt or RUN/best.ckpt; --policy takes a run or policy directory)"
+        )
+
+
+def check_source(args: argparse.Namespace) -> Path:
+    """``--ckpt_path`` names a file and ``--policy`` a directory holding a policy or a
+    checkpoint; the export dir or checkpoint to load."""
+    from offpcc_pl.policy import resolve_policy_path
+
+    if args.ckpt_path is not None:
+        check_checkpoint_file(args.ckpt_path)
+    if args.policy is not None:
+        if Path(args.policy).is_file():
+            raise ConfigError(
+                f"--policy '{args.policy}' is a file; --policy takes a run or policy "
+                "directory (use --ckpt_path for a checkpoint file)"
+            )
+        if not Path(args.policy).is_dir():
+            raise ConfigError(f"policy dir '{args.policy}' does not exist")
+    return resolve_policy_path(args.ckpt_path or args.policy)
+
+
 def load_source(args: argparse.Namespace) -> tuple[Policy, Path]:
     """The policy named by ``--ckpt_path`` / ``--policy`` and the run dir it belongs to."""
-    from offpcc_pl.policy import POLICY_DIR, load_policy, resolve_policy_path
+    from offpcc_pl.policy import POLICY_DIR, load_policy
 
-    if args.ckpt_path is not None and not Path(args.ckpt_path).is_file():
-        raise ConfigError(f"checkpoint '{args.ckpt_path}' does not exist")
-    if args.policy is not None and not Path(args.policy).is_dir():
-        raise ConfigError(f"policy dir '{args.policy}' does not exist")
-    path = resolve_policy_path(args.ckpt_path or args.policy)
+    path = check_source(args)
     policy = load_policy(path, deterministic=not args.stochastic)
     run_dir = path.parent if path.is_file() or path.name == POLICY_DIR else path
     return policy, run_dir

@@ -7,6 +7,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from offpcc_pl.commands.common import (
+    add_overwrite_arg,
     add_source_args,
     load_source,
     make_parser,
@@ -15,6 +16,7 @@ from offpcc_pl.commands.common import (
     run_command,
     summarize,
 )
+from offpcc_pl.outputs import check_output_file
 from offpcc_pl.rollout import play_episode
 
 
@@ -28,11 +30,14 @@ def _parser():
     parser.add_argument("--episodes", type=positive_int, default=10, help="episodes to play")
     parser.add_argument("--env_id", help="evaluate on another env id (default: the training env)")
     parser.add_argument("--json", metavar="FILE", help="also write per-episode results as JSON")
+    add_overwrite_arg(parser, "the --json file")
     return parser
 
 
 def _evaluate(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
+    if args.json:  # before a single episode is played
+        check_output_file(args.json, "--json", args.overwrite, example="results.json")
     policy, _ = load_source(args)
     from rich.console import Console
     from rich.table import Table
@@ -72,6 +77,7 @@ def _evaluate(argv: list[str]) -> int:
             "episodes": [asdict(r) for r in results],
             **stats,
         }
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(report, indent=2))
     return 0
 

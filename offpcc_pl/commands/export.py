@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from offpcc_pl.commands.common import make_parser, run_command
-from offpcc_pl.errors import ConfigError
+from offpcc_pl.commands.common import (
+    add_overwrite_arg,
+    check_checkpoint_file,
+    make_parser,
+    run_command,
+)
+from offpcc_pl.outputs import POLICY_DIR, check_new_files, check_output_dir
+
+# what an export writes (offpcc_pl.policy's POLICY_FILE, ACTOR_FILE and SUMMARIZER_FILE)
+EXPORT_FILES = ("policy.yaml", "actor.pth", "actor_summarizer.pth")
 
 
 def _parser():
@@ -15,17 +23,21 @@ def _parser():
         "Lightning checkpoint, for offpcc_pl.load_policy / evaluate / render / record.",
     )
     parser.add_argument("--ckpt_path", required=True, help="Lightning checkpoint (RUN/last.ckpt)")
-    parser.add_argument("--out", metavar="DIR", help="output directory (default: CKPT_DIR/policy)")
+    parser.add_argument(
+        "--out", metavar="DIR", help="directory to write the policy to (default: CKPT_DIR/policy)"
+    )
+    add_overwrite_arg(parser, "a policy in --out")
     return parser
 
 
 def _export(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    check_checkpoint_file(args.ckpt_path)
+    out = check_output_dir(args.out or Path(args.ckpt_path).parent / POLICY_DIR, "--out")
+    check_new_files(out, EXPORT_FILES, "--out", args.overwrite)
     from offpcc_pl.policy import export_checkpoint
 
-    args = _parser().parse_args(argv)
-    if not Path(args.ckpt_path).is_file():
-        raise ConfigError(f"checkpoint '{args.ckpt_path}' does not exist")
-    out = export_checkpoint(args.ckpt_path, args.out)
+    out = export_checkpoint(args.ckpt_path, out)
     print(f"policy exported to {out}")
     return 0
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from offpcc_pl.commands.common import make_parser, run_command
+from offpcc_pl.commands.common import add_overwrite_arg, make_parser, run_command
 from offpcc_pl.commands.runs import Curve, find_runs, read_metric
 from offpcc_pl.errors import ConfigError
+from offpcc_pl.outputs import check_output_file
 
 SUCCESS_METRIC = "test/success_rate"
 
@@ -22,7 +23,13 @@ def _parser():
         "(<env>-<algo>) or by --label; each group is drawn as mean ± std over its seeds.",
     )
     parser.add_argument("dirs", nargs="+", metavar="DIR", help="run dirs or dirs above them")
-    parser.add_argument("--out", required=True, metavar="FILE.png", help="figure to write")
+    parser.add_argument(
+        "--out",
+        required=True,
+        metavar="FILE.png",
+        help="image file to write (its suffix picks the format: .png, .pdf, .svg, ...)",
+    )
+    add_overwrite_arg(parser, "the --out file")
     parser.add_argument("--metric", default="test/episode_return", help="metric to plot")
     parser.add_argument(
         "--label",
@@ -76,8 +83,12 @@ def _plot(argv: list[str]) -> int:
 
     matplotlib.use("Agg")  # headless, file output only
     import matplotlib.pyplot as plt
+    from matplotlib.backend_bases import FigureCanvasBase
 
     args = _parser().parse_args(argv)
+    # matplotlib picks the format by the suffix, and adds .png to a name without one
+    formats = {f".{suffix}" for suffix in FigureCanvasBase.get_supported_filetypes()}
+    out = check_output_file(args.out, "--out", args.overwrite, "curves.png", formats)
     run_groups = _groups(args.dirs, args.label)
     panels = [(args.metric, f"{args.metric} (sum of rewards per episode)")]
     if args.metric != SUCCESS_METRIC:
@@ -101,7 +112,6 @@ def _plot(argv: list[str]) -> int:
         _draw(ax, curves, ylabel, colors)
     fig.suptitle(args.title or args.metric)
     fig.tight_layout()
-    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=100)
     plt.close(fig)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 
 from offpcc_pl.commands.common import (
+    add_overwrite_arg,
     add_source_args,
     load_source,
     make_parser,
@@ -16,6 +16,7 @@ from offpcc_pl.commands.common import (
     run_command,
 )
 from offpcc_pl.errors import ConfigError
+from offpcc_pl.outputs import check_new_files, check_output_dir
 from offpcc_pl.rollout import play_episode
 
 DEFAULT_FPS = 30
@@ -30,8 +31,12 @@ def _parser():
     add_source_args(parser)
     parser.add_argument("--episodes", type=positive_int, default=1, help="episodes to record")
     parser.add_argument(
-        "--out", metavar="DIR", help="output directory (default: RUN/videos beside the policy)"
+        "--out",
+        metavar="DIR",
+        help="directory to write the videos to, ENV-episodeI.mp4 each (default: RUN/videos "
+        "beside the policy)",
     )
+    add_overwrite_arg(parser, "videos of the same names in --out")
     parser.add_argument("--max_steps", type=positive_int, help="cut episodes after this many steps")
     parser.add_argument("--fps", type=positive_int, help="frame rate (default: the env's)")
     parser.add_argument("--env_id", help="record another env id (default: the training env)")
@@ -47,9 +52,17 @@ def even_frame(frame: np.ndarray) -> np.ndarray:
     return frame
 
 
+def video_name(env_id: str, episode: int) -> str:
+    return f"{env_id}-episode{episode}.mp4"
+
+
 def _record(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     policy, run_dir = load_source(args)
+    env_id = args.env_id or policy.env_id
+    out = check_output_dir(args.out or run_dir / "videos", "--out")
+    names = [video_name(env_id, i) for i in range(args.episodes)]
+    check_new_files(out, names, "--out", args.overwrite)
     from offpcc_pl.commands.render import has_display
     from offpcc_pl.envs.dmc import use_egl_when_headless
 
@@ -60,17 +73,15 @@ def _record(argv: list[str]) -> int:
 
     from offpcc_pl.envs.make import TEST_SEED
 
-    env_id = args.env_id or policy.env_id
-    out = Path(args.out) if args.out else run_dir / "videos"
-    out.mkdir(parents=True, exist_ok=True)
     env = make_policy_env(policy, env_id, render_mode="rgb_array")
     if "rgb_array" not in (env.metadata.get("render_modes") or []):
         env.close()
         raise ConfigError(f"env '{env_id}' cannot render rgb_array frames, so it can't be recorded")
+    out.mkdir(parents=True, exist_ok=True)
     fps = args.fps or int(env.metadata.get("render_fps") or DEFAULT_FPS)
     try:
         for i in range(args.episodes):
-            path = out / f"{env_id}-episode{i}.mp4"
+            path = out / names[i]
             writer = imageio.get_writer(
                 path, fps=fps, codec="libx264", macro_block_size=1, ffmpeg_log_level="error"
             )

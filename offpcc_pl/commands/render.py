@@ -7,6 +7,7 @@ import sys
 
 from offpcc_pl.commands.common import (
     add_source_args,
+    check_source,
     load_source,
     make_parser,
     make_policy_env,
@@ -34,6 +35,7 @@ def has_display() -> bool:
 
 def _render(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
+    check_source(args)  # a missing policy is named first, display or not
     if not has_display():
         raise ConfigError(
             "no display to render to (DISPLAY is not set); "
