@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,39 @@ def tiny_args(algo: str) -> list[str]:
     """Flags for a seconds-long run of ``algo``."""
     args = ["--model", algo, "--model.env_id", env_for(algo), *TINY]
     return args + TINY_RECURRENT if algo.startswith("R") else args
+
+
+# The skips that say something about the machine, not about the install. Any other skip (a
+# missing extra, no offscreen GL) would hide a broken install, so it fails the run.
+NO_CUDA = "needs a CUDA device"
+HAS_CUDA = "this machine has a CUDA GPU"
+EXPECTED_SKIPS = frozenset({NO_CUDA, HAS_CUDA})
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    report = yield
+    if report.skipped and isinstance(report.longrepr, tuple):  # not an xfail
+        reason = report.longrepr[2].removeprefix("Skipped: ")
+        if reason not in EXPECTED_SKIPS:
+            report.outcome = "failed"
+            report.longrepr = (
+                f"skipped for '{reason}': a skip that is not one of {sorted(EXPECTED_SKIPS)} "
+                "hides a broken install; install the extras (README) or fix the test"
+            )
+    return report
+
+
+@pytest.fixture(autouse=True)
+def _environment_put_back() -> Iterator[None]:
+    """Restore ``os.environ`` after each test: commands run in-process set defaults for
+    their renderers (``MUJOCO_GL``, ``SDL_VIDEODRIVER``) that would reach every later test
+    and the processes it starts."""
+    saved = dict(os.environ)
+    yield
+    if os.environ != saved:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 _server: ForkServer | None = None

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from offpcc_pl.buffers import EpisodeBuffer, TransitionBuffer
+from tests.conftest import NO_CUDA
 
 
 def fill_transitions(buffer: TransitionBuffer, n: int) -> None:
@@ -133,7 +134,7 @@ def test_episode_buffer_state_round_trip_keeps_the_episode_in_progress() -> None
     assert np.array_equal(copy.obs, buffer.obs) and np.array_equal(copy.lengths, buffer.lengths)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="page-locked memory needs CUDA")
+@pytest.mark.skipif(not torch.cuda.is_available(), reason=NO_CUDA)  # page-locked memory
 def test_pinned_samples_equal_pageable_ones() -> None:
     transitions = TransitionBuffer(obs_dim=2, act_dim=1, capacity=8)
     fill_transitions(transitions, 8)

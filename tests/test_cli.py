@@ -9,17 +9,20 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.conftest import env_for, run_cli, tiny_args
+from tests.conftest import HAS_CUDA, env_for, run_cli, tiny_args
 
 ALGORITHMS = ["DDPG", "TD3", "SAC", "RDPG", "RTD3", "RSAC"]
 
 
 def test_console_script_is_installed() -> None:
+    """The script beside this interpreter (the environment under test), not whichever
+    ``offpcc-pl`` PATH finds first."""
     import shutil
     import subprocess
+    import sys
 
-    exe = shutil.which("offpcc-pl")
-    assert exe, "pip install -e . puts offpcc-pl on PATH"
+    exe = shutil.which("offpcc-pl", path=str(Path(sys.executable).parent))
+    assert exe, f"pip install -e . puts offpcc-pl beside {sys.executable}"
     out = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "fit" in out.stdout
 
@@ -175,7 +178,7 @@ def test_trainer_must_be_one_existing_device(flags: dict, named: str) -> None:
     check_trainer(Namespace(**defaults))  # the defaults pass
     check_trainer(Namespace(**{**defaults, "devices": "auto", "accelerator": "cpu"}))
     if flags.get("accelerator") == "cuda" and torch.cuda.is_available():
-        pytest.skip("this machine has a CUDA GPU")
+        pytest.skip(HAS_CUDA)
     with pytest.raises(ConfigError, match=named.replace("[", r"\[").replace("?", r"\?")):
         check_trainer(Namespace(**{**defaults, **flags}))
 

@@ -6,6 +6,7 @@ import csv
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import imageio.v2 as imageio
@@ -80,7 +81,8 @@ def test_record_writes_one_mp4_per_episode(
 ) -> None:
     policy_dir = random_policy(tmp_path / "run" / "policy", env_id, recurrent)
     out = subprocess.run(
-        ["offpcc-pl", "record", "--policy", str(policy_dir), "--episodes", str(episodes)],
+        [sys.executable, "-m", "offpcc_pl", "record", "--policy", str(policy_dir), "--episodes",
+         str(episodes)],
         env=HEADLESS, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]
@@ -107,7 +109,7 @@ def test_record_max_steps_and_out(tmp_path: Path, capsys: pytest.CaptureFixture)
 def test_render_without_display_fails_with_one_line(tmp_path: Path) -> None:
     policy_dir = random_policy(tmp_path / "policy", "Pendulum-v1", recurrent=False)
     out = subprocess.run(
-        ["offpcc-pl", "render", "--policy", str(policy_dir)],
+        [sys.executable, "-m", "offpcc_pl", "render", "--policy", str(policy_dir)],
         env=HEADLESS, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert out.returncode == 2

@@ -16,11 +16,11 @@ import pytest
 import torch
 
 from offpcc_pl.algorithms import ALGORITHMS
-from tests.conftest import env_for, run_cli, tiny_args
+from tests.conftest import NO_CUDA, env_for, run_cli, tiny_args
 from tests.test_algorithms import eager_and_compiled
 from tests.test_cli import assert_resume_is_exact
 
-pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason=NO_CUDA)
 GPU = ["--trainer.accelerator", "gpu", "--trainer.devices", "1"]
 
 
@@ -31,11 +31,13 @@ def logged_losses(run: Path) -> dict[str, list[float]]:
     return {k: [float(row[k]) for row in rows if row.get(k)] for k in keys}
 
 
-@pytest.mark.parametrize("compile", [False, True], ids=["eager", "compiled"])
-@pytest.mark.parametrize("algo", list(ALGORITHMS))
+# Every algorithm eager; compiled, one feed-forward and one recurrent algorithm.
+FIT_CASES = [pytest.param(algo, False, id=f"{algo}-eager") for algo in ALGORITHMS]
+FIT_CASES += [pytest.param(algo, True, id=f"{algo}-compiled") for algo in ("SAC", "RSAC")]
+
+
+@pytest.mark.parametrize(("algo", "compile"), FIT_CASES)
 def test_fit_on_gpu(algo: str, compile: bool, workdir: Path) -> None:
-    if compile and algo not in ("SAC", "RSAC"):
-        pytest.skip("compiled: one feed-forward and one recurrent algorithm")
     args = [*tiny_args(algo), *GPU, "--trainer.max_epochs", "2", "--model.compile", str(compile)]
     out = run_cli("fit", *args, cwd=workdir)
     assert out.returncode == 0, out.stderr[-3000:]

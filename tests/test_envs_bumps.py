@@ -73,8 +73,10 @@ def _find_start(env: gymnasium.Env, where: str) -> int:
     raise AssertionError(f"no seed starts {where} of the bumps")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def base_env() -> gymnasium.Env:
+    """A fresh env for each test: Bullet keeps contact caches across resets, so a shared one
+    would make a test's physics depend on the tests that ran before it."""
     env = gymnasium.make(BASE_ID)
     yield env
     env.close()

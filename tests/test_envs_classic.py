@@ -100,7 +100,6 @@ def test_registered_view_has_one_time_limit_and_truncates() -> None:
 def test_mujoco_position_velocity_views_slice_the_base_observation(
     variant: str, base: str, kept: slice
 ) -> None:
-    pytest.importorskip("mujoco")
     full, _ = gymnasium.make(base).reset(seed=3)
     view_env = gymnasium.make(variant)
     view, _ = view_env.reset(seed=3)

@@ -197,7 +197,6 @@ def test_image_options_that_cannot_work_are_refused() -> None:
 
 @pytest.mark.parametrize("config", ["sac_cartpole_img", "sac_walker_img"])
 def test_image_configs_build_the_seeds_agent(config: str) -> None:
-    pytest.importorskip("dm_control")
     path = Path(__file__).parents[1] / "configs" / f"{config}.yaml"
     settings = yaml.safe_load(path.read_text())
     module = SAC(**settings["model"]["init_args"])

@@ -44,10 +44,11 @@ RUNS = {
 
 
 def cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    """``offpcc-pl ARGS`` through the console script."""
+    """``offpcc-pl ARGS`` in a process of its own, with this interpreter's package."""
     return subprocess.run(
-        ["offpcc-pl", *args], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=timeout
-    )
+        [sys.executable, "-m", "offpcc_pl", *args],
+        cwd=cwd, env=ENV, capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
 
 
 def error_lines(stderr: str) -> list[str]:
@@ -67,9 +68,10 @@ def last_logged(run_dir: Path, key: str) -> float:
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A tiny SAC (Pendulum) and RSAC (bumps POMDP) trained concurrently by `offpcc-pl fit`."""
     root = tmp_path_factory.mktemp("runs")
+    fit = [sys.executable, "-m", "offpcc_pl", "fit"]
     procs = {
         name: subprocess.Popen(
-            ["offpcc-pl", "fit", *args, *TINY, "--trainer.default_root_dir", str(root / name)],
+            [*fit, *args, *TINY, "--trainer.default_root_dir", str(root / name)],
             env=ENV,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

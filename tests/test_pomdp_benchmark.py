@@ -94,11 +94,19 @@ def test_trains_the_agents_evaluates_their_final_policies_and_writes_the_table(
     assert float(recipe.split()[0]) == pytest.approx(recipe_final["return_mean"], abs=0.5)
     by_final, by_last3 = re.fullmatch(r"recipe (\S+) / (\S+)", gap).groups()
     float(by_final), float(by_last3)  # numbers: all three agents finished and were evaluated
-    assert all(re.fullmatch(r"\d+|-", m) for m in minutes.split(" / ")), minutes
+    records = json.loads((tiny_suite / "pomdp.json").read_text())
+    expected_minutes = []  # recipe / tuned (not run) / SAC partial / SAC full: as recorded
+    for run in ("pendulum-p/recipe", None, "sac/pendulum-p-v0", "sac/pendulum-v0"):
+        if run is None:
+            expected_minutes.append("-")
+            continue
+        steps_logged, hours = records[f"{run}/seed0"]["time/hours"]  # at each evaluation
+        assert hours[steps_logged.index(300)] > 0, run
+        expected_minutes.append(f"{60 * hours[steps_logged.index(300)]:.0f}")
+    assert minutes == " / ".join(expected_minutes)
     assert "Machine:" in table
     assert table_row(table, "bumps")[3] == "not run"  # the table covers the whole suite
     assert (tiny_suite / "pomdp.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    records = json.loads((tiny_suite / "pomdp.json").read_text())
     assert records["pendulum-p/recipe/seed0"]["final"]["300"]["episodes"] == 2
 
 
