@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import netrc
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import torch
 from jsonargparse import Namespace
+from lightning_fabric.utilities.exceptions import MisconfigurationException
 from pytorch_lightning import Trainer
 from pytorch_lightning.callbacks import ModelCheckpoint, ProgressBar
 from pytorch_lightning.cli import LightningCLI
@@ -16,22 +19,30 @@ from pytorch_lightning.loggers import CSVLogger, WandbLogger
 
 from offpcc_pl.algorithms import OffPolicyModule
 from offpcc_pl.checkpointing import (
-    LAST,
     AtomicCheckpointIO,
     LastCheckpoint,
     check_same_run,
     run_checkpoints,
     run_identity,
 )
-from offpcc_pl.commands.fit_callbacks import fit_callbacks
+from offpcc_pl.commands.fit_callbacks import LoggersOnceSetUp, fit_callbacks
 from offpcc_pl.envs.make import check_env_id
-from offpcc_pl.errors import ConfigError, close_matches
+from offpcc_pl.errors import CheckpointError, ConfigError, close_matches
 from offpcc_pl.loop import ReplayCallback
 from offpcc_pl.monitor import EnvStepProgressBar
+from offpcc_pl.outputs import (
+    BEST_CKPT,
+    LAST_CKPT,
+    check_output_dir,
+    not_there_yet,
+    run_contents,
+)
 from offpcc_pl.policy import read_checkpoint
 
 LIGHTNING_SUBCOMMANDS = ("fit", "validate", "test")
-CKPT_ALIASES = ("last", "best", "hpc", "registry")
+# --ckpt_path last / best: the run directory's own files (Lightning's own "last" and "best"
+# look only at what this process saved, so validate would play an untrained network)
+CKPT_ALIASES = {"last": LAST_CKPT, "best": BEST_CKPT}
 
 TRAINER_DEFAULTS = {
     "max_epochs": 100,
@@ -62,13 +73,31 @@ def run_group(config: Namespace) -> str:
     return f"{config.model.init_args.env_id}-{algo}"
 
 
-def _wandb_offline_unless_logged_in() -> None:
-    """Dashboards stay offline unless the user logged in (no account needed in tests)."""
-    if "WANDB_MODE" in os.environ or os.environ.get("WANDB_API_KEY"):
+def wandb_logged_in() -> bool:
+    """Whether wandb finds credentials: ``WANDB_API_KEY``, ``WANDB_IDENTITY_TOKEN_FILE``, or
+    the W&B host (``WANDB_BASE_URL``, default api.wandb.ai) in the netrc file (``$NETRC``,
+    else ``~/.netrc``), where ``wandb login`` keeps the key."""
+    if os.environ.get("WANDB_API_KEY") or os.environ.get("WANDB_IDENTITY_TOKEN_FILE"):
+        return True
+    host = urlparse(os.environ.get("WANDB_BASE_URL") or "https://api.wandb.ai").hostname
+    path = Path(os.environ.get("NETRC") or Path.home() / ".netrc").expanduser()
+    try:
+        return netrc.netrc(path).authenticators(host or "") is not None
+    except netrc.NetrcParseError:  # e.g. permissions netrc refuses: wandb reads it still
+        return f"machine {host}" in path.read_text(errors="ignore")
+    except OSError:
+        return False
+
+
+def wandb_offline_unless_logged_in(logger: WandbLogger) -> None:
+    """A W&B run is offline (files under the run directory, ``wandb sync`` uploads them)
+    unless the user is logged in; the user's own choice wins: ``WANDB_MODE``, or
+    ``offline`` set on the logger."""
+    init = logger._wandb_init  # not started yet
+    if logger._offline or "WANDB_MODE" in os.environ or init.get("mode"):
         return
-    netrc = Path.home() / ".netrc"
-    if not (netrc.is_file() and "api.wandb.ai" in netrc.read_text(errors="ignore")):
-        os.environ["WANDB_MODE"] = "offline"
+    if not wandb_logged_in():
+        init["mode"] = "offline"
 
 
 def root_dir(config: Namespace, subcommand: str) -> str:
@@ -76,25 +105,89 @@ def root_dir(config: Namespace, subcommand: str) -> str:
     root = config.trainer.default_root_dir
     ckpt = config.get("ckpt_path")
     if root is None and subcommand != "fit" and ckpt and Path(ckpt).is_file():
-        root = os.path.dirname(ckpt)  # evaluating a saved run: log beside it
+        root = os.path.dirname(ckpt) or "."  # evaluating a saved run: log beside it
     if root is None:
         root = os.path.join("checkpoints", run_group(config), f"seed{config.seed_everything}")
     return str(root)
 
 
-def check_checkpoint(config: Namespace, subcommand: str) -> None:
-    """A missing, unreadable, unexpected or foreign checkpoint is a one-line error before
-    anything is written (a TD3 checkpoint must not resume a SAC run)."""
-    ckpt_path = config.get("ckpt_path")
-    if ckpt_path in ("last",) and subcommand == "fit":
-        ckpt_path = os.path.join(root_dir(config, subcommand), LAST)
-        if not Path(ckpt_path).is_file():
-            return  # Lightning starts afresh (multifit relies on it)
-    if ckpt_path is None or ckpt_path in CKPT_ALIASES:
-        return
+def _listed(names: list[str], most: int = 4) -> str:
+    return ", ".join(names[:most] + ([f"... ({len(names)} in all)"] if len(names) > most else []))
+
+
+def check_new_run(root: str) -> None:
+    """A fit without ``--ckpt_path`` starts a run: refused where one is already, since its
+    checkpoints, policy and logs would be replaced or mixed with the new run's."""
+    found = run_contents(root)
+    if found:
+        raise ConfigError(
+            f"run directory '{root}' already holds a run ({_listed(found)}); continue it with "
+            "--ckpt_path last, or start a new run in another directory with "
+            "--trainer.default_root_dir DIR"
+        )
+
+
+def _checkpoint_file(ckpt_path: str, root: str) -> str:
+    """The file ``--ckpt_path`` names: ``last`` / ``best`` in the run directory, else a path."""
+    if ckpt_path in CKPT_ALIASES:
+        path = os.path.join(root, CKPT_ALIASES[ckpt_path])
+        if not Path(path).is_file():
+            raise ConfigError(
+                f"--ckpt_path {ckpt_path}: run directory '{root}' holds no "
+                f"{CKPT_ALIASES[ckpt_path]}; name the run with --trainer.default_root_dir "
+                "(or --seed_everything), or give a checkpoint file"
+            )
+        return path
+    if Path(ckpt_path).is_dir():
+        raise ConfigError(
+            f"--ckpt_path '{ckpt_path}' is a directory; give a checkpoint file "
+            f"(e.g. {os.path.join(ckpt_path, LAST_CKPT)}) or last / best"
+        )
     if not Path(ckpt_path).is_file():
-        raise ConfigError(f"checkpoint '{ckpt_path}' does not exist (or use --ckpt_path last)")
+        raise ConfigError(
+            f"checkpoint '{ckpt_path}' does not exist (--ckpt_path takes last, best or a "
+            "checkpoint file)"
+        )
+    return ckpt_path
+
+
+def check_checkpoint(config: Namespace, subcommand: str) -> str | None:
+    """Before anything is written: the run directory can take the run, and ``--ckpt_path``
+    names a usable checkpoint of this run (a TD3 checkpoint must not resume a SAC run).
+
+    ``validate`` / ``test`` need a checkpoint: without one they would report an untrained
+    network's returns.
+
+    Returns:
+        The checkpoint file to load (``last`` / ``best``: the run directory's), or None.
+    """
+    root = root_dir(config, subcommand)
+    check_output_dir(root, "--trainer.default_root_dir")
+    ckpt_path = config.get("ckpt_path")
+    if ckpt_path is None:
+        if subcommand != "fit":
+            raise ConfigError(
+                f"{subcommand} needs --ckpt_path: last, best or a checkpoint file (without "
+                "one it would play an untrained network)"
+            )
+        check_new_run(root)
+        return None
+    ckpt_path = _checkpoint_file(str(ckpt_path), root)
+    if subcommand == "fit":
+        found = run_contents(root)
+        if found and Path(ckpt_path).resolve().parent != Path(root).resolve():
+            raise ConfigError(
+                f"run directory '{root}' already holds a run ({_listed(found)}), which "
+                f"continuing '{ckpt_path}' there would replace; continue that run with "
+                "--ckpt_path last, or give this one another --trainer.default_root_dir"
+            )
     checkpoint = read_checkpoint(ckpt_path)
+    if subcommand == "fit" and "optimizer_states" not in checkpoint:
+        raise CheckpointError(
+            f"checkpoint '{ckpt_path}' holds weights only (no optimizer or replay state), so "
+            "it cannot continue a run; continue from last.ckpt (--ckpt_path last), or use it "
+            "with validate, evaluate or export"
+        )
     replay = next(
         (v for k, v in (checkpoint.get("callbacks") or {}).items() if "ReplayCallback" in k), {}
     )
@@ -104,6 +197,7 @@ def check_checkpoint(config: Namespace, subcommand: str) -> None:
         algorithm = model.class_path.rsplit(".", 1)[-1]
         identity = run_identity(algorithm, dict(model.init_args))
         check_same_run(checkpoint, identity, f"checkpoint '{ckpt_path}'")
+    return ckpt_path
 
 
 def _device_count(devices: Any, accelerator: Any) -> int:
@@ -157,12 +251,71 @@ def check_trainer(trainer: Namespace) -> None:
         raise ConfigError(
             f"--trainer.strategy {strategy}: offpcc-pl trains in one process; use auto"
         )
+    check_epoch_length(trainer)
+
+
+def check_epoch_length(trainer: Namespace) -> None:
+    """The epoch options Lightning checks only once the run's logs are written: an epoch is
+    an endless replay stream cut after ``limit_train_batches`` env steps, which has no
+    length to take a fraction of."""
+    limit = trainer.get("limit_train_batches")
+    if isinstance(limit, float):
+        raise ConfigError(
+            f"--trainer.limit_train_batches {limit}: an epoch is a whole number of env steps "
+            "(e.g. 1000), not a fraction"
+        )
+    interval = trainer.get("val_check_interval")
+    if isinstance(interval, float) and interval != 1.0:
+        raise ConfigError(
+            f"--trainer.val_check_interval {interval}: give a whole number of env steps "
+            "between evaluations, or 1.0 (at each epoch end)"
+        )
+    validates = trainer.get("check_val_every_n_epoch", 1) is not None and (
+        trainer.get("limit_val_batches") is None or trainer.get("limit_val_batches") > 0
+    )
+    if isinstance(interval, int) and isinstance(limit, int) and interval > limit and validates:
+        raise ConfigError(
+            f"--trainer.val_check_interval {interval}: more than the {limit} env steps of an "
+            "epoch (--trainer.limit_train_batches); give at most that"
+        )
+
+
+# What the CSV logger and Lightning's SaveConfigCallback write while a run is set up, before
+# any checkpoint is restored or any env step is taken.
+SETUP_FILES = ("hparams.yaml", "config.yaml")
+
+
+def discard_unused_logs(new_dirs: list[Path]) -> None:
+    """Take back what a refused run wrote while it was set up: the log directories it
+    created, as long as they hold only the setup files (a run that logged a metric keeps
+    its logs), and the directories above them it created and left empty."""
+    for directory in new_dirs:
+        if not directory.is_dir() or (directory / "metrics.csv").exists():
+            continue
+        for name in SETUP_FILES:
+            (directory / name).unlink(missing_ok=True)
+        if not any(directory.iterdir()):
+            directory.rmdir()
+
+
+def is_refusal(err: BaseException | None) -> bool:
+    """Whether ``err`` (or what it wraps) is a user's bad input, which the CLI prints as one
+    line with exit code 2."""
+    seen: set[int] = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, ConfigError | MisconfigurationException):
+            return True
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return False
 
 
 class OffpccCLI(LightningCLI):
     """LightningCLI with our defaults: run directory, checkpoints, loggers, progress bar."""
 
     def __init__(self, args: list[str] | None = None) -> None:
+        self._new_log_dirs: list[Path] = []  # what a refusal during setup takes back
+        self._checkpoint: str | None = None  # the file --ckpt_path names, checked
         no_exit = {"exit_on_error": False}
         super().__init__(
             OffPolicyModule,
@@ -192,7 +345,16 @@ class OffpccCLI(LightningCLI):
             check_env_id(model.init_args.env_id)
         if isinstance(config.get("trainer"), Namespace):
             check_trainer(config.trainer)
-        check_checkpoint(config, subcommand)
+        self._checkpoint = check_checkpoint(config, subcommand)
+
+    def _prepare_subcommand_kwargs(self, subcommand: str) -> dict[str, Any]:
+        # `last` / `best` become the run directory's file only here: the config keeps the
+        # alias, so Lightning does not replace the command line's model options with the
+        # checkpoint's hyperparameters, which it does for a path (LightningCLI._parse_ckpt_path)
+        kwargs = super()._prepare_subcommand_kwargs(subcommand)
+        if kwargs.get("ckpt_path") in CKPT_ALIASES:
+            kwargs["ckpt_path"] = self._checkpoint
+        return kwargs
 
     def _subcommand_config(self) -> Namespace:
         return self.config[self.subcommand]
@@ -200,7 +362,9 @@ class OffpccCLI(LightningCLI):
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
         config = self._subcommand_config()
         root = root_dir(config, self.subcommand)
-        callbacks = list(self._get(self.config_init, "trainer").get("callbacks") or [])
+        configured = self._get(self.config_init, "trainer").get("callbacks") or []
+        # one callback may be given as itself, not in a list
+        callbacks = list(configured) if isinstance(configured, list | tuple) else [configured]
         if not any(isinstance(c, ReplayCallback) for c in callbacks):
             callbacks.insert(0, ReplayCallback())  # acts before anything reads its counters
         if not any(isinstance(c, ModelCheckpoint) for c in callbacks):
@@ -210,13 +374,27 @@ class OffpccCLI(LightningCLI):
         ):
             callbacks.append(EnvStepProgressBar())
         callbacks.extend(fit_callbacks())  # policy export at fit end, wandb x axis
-        return super().instantiate_trainer(
+        loggers = self._loggers(root, config)
+        csv_loggers = [lg for lg in loggers if isinstance(lg, CSVLogger)]
+        callbacks.append(LoggersOnceSetUp([lg for lg in loggers if lg not in csv_loggers]))
+        trainer = super().instantiate_trainer(
             default_root_dir=root,
             callbacks=callbacks,
-            logger=self._loggers(root, config),
+            logger=csv_loggers,
             plugins=[AtomicCheckpointIO()],
             **kwargs,
         )
+        logs = (Path(lg.log_dir) for lg in trainer.loggers if isinstance(lg, CSVLogger))
+        self._new_log_dirs = not_there_yet(logs)
+        return trainer
+
+    def _run_subcommand(self, subcommand: str) -> None:
+        try:
+            super()._run_subcommand(subcommand)
+        except Exception as err:
+            if is_refusal(err):
+                discard_unused_logs(self._new_log_dirs)
+            raise
 
     def _loggers(self, root: str, config: Namespace) -> list:
         configured = self._get(self.config_init, "trainer").get("logger")
@@ -230,8 +408,10 @@ class OffpccCLI(LightningCLI):
         group = run_group(config)
         for logger in loggers:
             if isinstance(logger, WandbLogger):
-                _wandb_offline_unless_logged_in()
+                wandb_offline_unless_logged_in(logger)
                 init = logger._wandb_init  # not started yet: fill in our naming
+                if init.get("anonymous") is None:  # wandb warns that the setting is gone
+                    init.pop("anonymous", None)
                 init.setdefault("group", group)
                 if not init.get("name"):
                     init["name"] = f"{group}-seed{config.seed_everything}"

@@ -43,6 +43,25 @@ def run_contents(run_dir: str | Path) -> list[str]:
     return found + [f"{CSV_DIR}/{p.name}" for p in versions]
 
 
+def not_there_yet(paths: Iterable[Path]) -> list[Path]:
+    """``paths`` and their ancestors that do not exist yet, deepest first."""
+    missing: list[Path] = []
+    for path in paths:
+        for directory in (path, *path.parents):
+            if directory.exists():
+                break
+            if directory not in missing:
+                missing.append(directory)
+    return sorted(missing, key=lambda p: len(p.parts), reverse=True)
+
+
+def remove_empty(directories: Iterable[Path]) -> None:
+    """Remove those of ``directories`` (deepest first) that exist and are empty."""
+    for directory in directories:
+        if directory.is_dir() and not any(directory.iterdir()):
+            directory.rmdir()
+
+
 def _file_above(path: Path) -> Path | None:
     """The first existing ancestor of ``path`` that is not a directory, if any."""
     for parent in path.parents:

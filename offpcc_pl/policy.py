@@ -386,8 +386,8 @@ def _load_export(directory: Path, deterministic: bool) -> Policy:
 
 
 def resolve_policy_path(path: str | os.PathLike) -> Path:
-    """The export dir or checkpoint that ``path`` names: itself, ``<run>/policy`` or
-    ``<run>/last.ckpt``."""
+    """The export dir or checkpoint that ``path`` names: itself, ``<run>/policy``,
+    ``<run>/last.ckpt`` or ``<run>/best.ckpt``, the first that is there."""
     path = Path(path)
     if path.is_file():
         return path
@@ -396,10 +396,11 @@ def resolve_policy_path(path: str | os.PathLike) -> Path:
     for candidate in (path, path / POLICY_DIR):
         if (candidate / POLICY_FILE).is_file():
             return candidate
-    if (path / "last.ckpt").is_file():
-        return path / "last.ckpt"
+    for checkpoint in (path / "last.ckpt", path / "best.ckpt"):
+        if checkpoint.is_file():
+            return checkpoint
     raise ConfigError(
-        f"'{path}' holds no exported policy ({POLICY_FILE}) and no last.ckpt; "
+        f"'{path}' holds no exported policy ({POLICY_FILE}), no last.ckpt and no best.ckpt; "
         "export one with `offpcc-pl export --ckpt_path CKPT`"
     )
 

@@ -42,7 +42,7 @@ for line in sys.stdin:
                 os.close(opened)
             sys.stdin = open(os.devnull)
             sys.argv = ["offpcc-pl", *request["args"]]
-            offpcc_pl.cli.main(request["args"])
+            offpcc_pl.cli.main()  # reads sys.argv, as the console script does
             code = 0
         except SystemExit as stop:  # as the interpreter maps sys.exit(...) to a status
             if stop.code is None or isinstance(stop.code, int):

@@ -227,7 +227,7 @@ def test_wandb_logs_against_env_steps() -> None:
             return run
 
     trainer = SimpleNamespace(loggers=[OfflineWandb()], is_global_zero=True)
-    WandbEnvStepAxis().setup(trainer, None, "validate")
-    assert calls == []
     WandbEnvStepAxis().setup(trainer, None, "fit")
+    assert calls == []  # not while the run is set up: a refusal there leaves no W&B run
+    WandbEnvStepAxis().on_train_start(trainer, None)
     assert calls == [("time/env_steps", {}), ("*", {"step_metric": "time/env_steps"})]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback
-from pytorch_lightning.loggers import WandbLogger
+from pytorch_lightning.loggers import Logger, WandbLogger
 from pytorch_lightning.utilities import rank_zero_info
 
 from offpcc_pl.monitor import ENV_STEP_KEY, find_replay
@@ -27,14 +27,54 @@ class PolicyExport(Callback):
         rank_zero_info(f"policy exported to {out}")
 
 
+class LoggersOnceSetUp(Callback):
+    """Gives the trainer the run's loggers (other than the CSV one) only once the run is set
+    up and its checkpoint restored.
+
+    Lightning starts every logger's experiment while it sets a run up (a W&B run, online
+    for a logged-in user), before the replay buffer is made and the checkpoint restored; a
+    run refused there (a checkpoint that does not fit, a buffer that does not fit memory)
+    would leave a W&B run behind. Fit gets them at ``on_fit_start``, before Lightning logs
+    the hyperparameters; validate and test when their loop starts, with the
+    hyperparameters logged here.
+    """
+
+    def __init__(self, loggers: list[Logger]) -> None:
+        self.loggers = loggers
+
+    def _attach(self, trainer: pl.Trainer) -> bool:
+        if not self.loggers or self.loggers[0] in trainer.loggers:
+            return False
+        trainer.loggers = [*trainer.loggers, *self.loggers]
+        return True
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._attach(trainer)
+
+    def _attach_and_log(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self._attach(trainer) and trainer.enable_autolog_hparams:
+            hparams = {k: v for k, v in pl_module.hparams_initial.items() if k != "_class_path"}
+            for logger in self.loggers:
+                logger.log_hyperparams(hparams)
+                logger.save()
+
+    def on_validation_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._attach_and_log(trainer, pl_module)
+
+    def on_test_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._attach_and_log(trainer, pl_module)
+
+
 class WandbEnvStepAxis(Callback):
     """Plot every wandb metric against ``time/env_steps``, not Lightning's optimizer steps.
 
-    Only touches a WandbLogger that is configured, so runs without one never start wandb.
+    Only touches a WandbLogger that is configured, so runs without one never start wandb;
+    and only once training starts, so a run refused while it is set up (a checkpoint that
+    does not fit, say) leaves no W&B run behind.
     """
 
-    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        if stage != "fit" or not trainer.is_global_zero:
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not trainer.is_global_zero:
             return
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):

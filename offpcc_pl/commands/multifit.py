@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,7 +25,15 @@ import yaml
 
 from offpcc_pl.commands.common import EXIT_USAGE, make_parser, run_command
 from offpcc_pl.commands.runs import last_value, read_metric
-from offpcc_pl.errors import ConfigError
+from offpcc_pl.envs.make import check_env_id
+from offpcc_pl.errors import ALGORITHM_NAMES, ConfigError, close_matches
+from offpcc_pl.outputs import (
+    CSV_DIR,
+    check_output_dir,
+    not_there_yet,
+    remove_empty,
+    run_contents,
+)
 
 RAY_HINT = "Ray is not installed: pip install 'offpcc-pl[ray]'"
 # Tests only: comma-separated seeds whose first attempt is killed (SIGKILL) once its first
@@ -34,6 +43,7 @@ KILL_ENV = "OFFPCC_MULTIFIT_TEST_KILL"
 # decision, so the trial is not retried and the trials after it do not start.
 EXIT_INTERRUPTED = (128 + signal.SIGINT, 128 + signal.SIGTERM)
 DEFAULT_ENV_ID = "Pendulum-v1"  # OffPolicyModule's default env_id
+MAX_SEED = 2**32 - 1  # numpy's seed range, which fit's --seed_everything takes
 CLASS_KEYS = ("model", "model.class_path")
 NAMED_KEYS = (*CLASS_KEYS, "model.env_id", "model.init_args.env_id")
 
@@ -94,8 +104,13 @@ def _from_config(path: str, cwd: str) -> dict[str, str | None]:
     file = Path(cwd, path)
     try:
         data = yaml.safe_load(file.read_text()) or {}
-    except (OSError, yaml.YAMLError) as err:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
         raise ConfigError(f"cannot read config '{path}' ({err.__class__.__name__})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"config '{path}' holds a {type(data).__name__}, not a mapping of options "
+            "(model:, trainer:, ...; see configs/ for examples)"
+        )
     found: dict[str, str | None] = {}
     model = data.get("model")
     if isinstance(model, str):
@@ -103,7 +118,8 @@ def _from_config(path: str, cwd: str) -> dict[str, str | None]:
     elif isinstance(model, dict):
         if model.get("class_path"):
             found["algo"] = model["class_path"]
-        init_args = model.get("init_args") or {}
+        init_args = model.get("init_args")
+        init_args = init_args if isinstance(init_args, dict) else {}
         env_id = init_args.get("env_id") or model.get("env_id")
         if env_id:
             found["env_id"] = env_id
@@ -180,6 +196,11 @@ def plan_trials(
                 "the fit args name no algorithm: add --model SAC (or a --config with "
                 "model.class_path) after --"
             )
+        if algo not in ALGORITHM_NAMES:
+            raise ConfigError(
+                f"unknown algorithm '{algo}'{close_matches(algo, ALGORITHM_NAMES)}; choose one "
+                f"of {', '.join(ALGORITHM_NAMES)}"
+            )
         if root is not None:
             label = ",".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in point.items())
             group_dir = Path(cwd, root, label) if label else Path(cwd, root)
@@ -216,6 +237,39 @@ def _say(message: str, log: IO[str] | None) -> None:
         print(f"[multifit] {message}", file=log, flush=True)
 
 
+def check_run_dirs(trials: list[Trial]) -> None:
+    """Each trial's run directory is free, or holds a run to continue from its last.ckpt:
+    one that holds a run without it (best.ckpt, policy/, CSV logs) would be started over."""
+    for trial in trials:
+        check_output_dir(trial.run_dir, "run directory")
+        found = run_contents(trial.run_dir)
+        if found and not trial.last_ckpt.is_file():
+            raise ConfigError(
+                f"run directory '{trial.run_dir}' holds a run without a last.ckpt to continue "
+                f"from ({', '.join(found[:4])}); multifit continues a trial only from its "
+                "last.ckpt: move that run away, or give the trials another "
+                "--trainer.default_root_dir"
+            )
+
+
+def _discard_failed_start(trial: Trial, before: list[str], log: IO[str] | None) -> None:
+    """Remove what an attempt that saved no last.ckpt added to its run directory (CSV logs
+    of a run that cannot be continued), so that the next attempt starts a clean run there
+    instead of being refused as a run that already exists."""
+    added = [name for name in run_contents(trial.run_dir) if name not in before]
+    for name in added:
+        path = Path(trial.run_dir, name)
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    csv_dir = Path(trial.run_dir, CSV_DIR)
+    if csv_dir.is_dir() and not any(csv_dir.iterdir()):
+        csv_dir.rmdir()
+    if added:
+        _say(f"{trial.name}: no last.ckpt saved, removed what it started ({', '.join(added)})", log)
+
+
 def run_trial(
     trial: Trial, log: IO[str] | None = None, kill_after_first_epoch: bool = False
 ) -> int:
@@ -227,6 +281,16 @@ def run_trial(
         kill_after_first_epoch: tests only ($OFFPCC_MULTIFIT_TEST_KILL): SIGKILL the fit once
             its first epoch is checkpointed and logged, unless it is resuming already.
     """
+    before = run_contents(trial.run_dir)
+    new_dirs = not_there_yet([Path(trial.run_dir)])
+    code = _run_fit(trial, log, kill_after_first_epoch)
+    if code != 0 and not trial.last_ckpt.is_file():
+        _discard_failed_start(trial, before, log)
+        remove_empty(new_dirs)  # a refused fit leaves no empty run directory behind
+    return code
+
+
+def _run_fit(trial: Trial, log: IO[str] | None, kill_after_first_epoch: bool) -> int:
     resuming = trial.last_ckpt.is_file()
     cmd = trial.command()
     if resuming:
@@ -416,13 +480,44 @@ def _parser():
         "directory); default: start a local Ray",
     )
     ray_group.add_argument(
-        "--num_cpus", type=int, default=os.cpu_count(), help="CPUs of the local Ray"
+        "--num_cpus", type=int, help="CPUs of the local Ray (default: all of this machine's)"
     )
-    ray_group.add_argument("--cpus_per_trial", type=float, default=1.0, help="CPUs per trial")
+    ray_group.add_argument("--cpus_per_trial", type=float, help="CPUs per trial (default: 1)")
     ray_group.add_argument(
         "--max_concurrent", type=int, help="trials at once (default: as many as CPUs allow)"
     )
     return parser
+
+
+def check_ray_options(args: Any) -> None:
+    """The Ray options size a Ray run only, and must let each trial start (a trial that asks
+    for more CPUs than the local Ray has waits forever)."""
+    given = [
+        name
+        for name in ("ray_address", "num_cpus", "cpus_per_trial", "max_concurrent")
+        if getattr(args, name) is not None
+    ]
+    if given and not args.ray:
+        raise ConfigError(f"--{given[0]} sizes a Ray run: add --ray, or leave it out")
+    if args.ray_address and "num_cpus" in given:
+        raise ConfigError(
+            "--num_cpus sizes the local Ray; a cluster (--ray_address) has its own CPUs"
+        )
+    if args.num_cpus is not None and args.num_cpus < 1:
+        raise ConfigError(f"--num_cpus {args.num_cpus}: give at least 1")
+    if args.max_concurrent is not None and args.max_concurrent < 1:
+        raise ConfigError(f"--max_concurrent {args.max_concurrent}: give at least 1")
+    if args.cpus_per_trial is None:
+        args.cpus_per_trial = 1.0
+    if args.num_cpus is None and not args.ray_address:
+        args.num_cpus = os.cpu_count() or 1
+    if args.cpus_per_trial <= 0:
+        raise ConfigError(f"--cpus_per_trial {args.cpus_per_trial}: give a number above 0")
+    if not args.ray_address and args.cpus_per_trial > args.num_cpus:
+        raise ConfigError(
+            f"--cpus_per_trial {args.cpus_per_trial} is more than the local Ray's "
+            f"--num_cpus {args.num_cpus}: no trial could start"
+        )
 
 
 def _split(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -459,6 +554,13 @@ def _multifit(argv: list[str]) -> int:
         )
     if args.max_failures < 0:
         raise ConfigError(f"--max_failures must be >= 0, got {args.max_failures}")
+    bad_seeds = [seed for seed in args.seeds if not 0 <= seed <= MAX_SEED]
+    if bad_seeds:
+        raise ConfigError(
+            f"--seeds {' '.join(map(str, bad_seeds))}: a seed is a whole number from 0 to "
+            f"{MAX_SEED}"
+        )
+    check_ray_options(args)
     if args.ray:
         try:
             import ray  # noqa: F401
@@ -466,7 +568,11 @@ def _multifit(argv: list[str]) -> int:
         except ImportError:
             raise ConfigError(RAY_HINT) from None
     cwd = os.getcwd()
-    trials = plan_trials(fit_args, sorted(set(args.seeds)), parse_grid(args.grid) or [{}], cwd)
+    grid = parse_grid(args.grid) or [{}]
+    trials = plan_trials(fit_args, sorted(set(args.seeds)), grid, cwd)
+    for point in grid:  # before any trial makes its run directory
+        check_env_id(scan_fit_args(point_flags(point, fit_args), cwd)[1])
+    check_run_dirs(trials)
     if args.dry_run:
         for trial in trials:
             print(" ".join(["offpcc-pl", *trial.command()[3:]]))
