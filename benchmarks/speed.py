@@ -48,7 +48,9 @@ import yaml
 from torch import nn
 
 from offpcc_pl.algorithms import RSAC, SAC
-from offpcc_pl.loop import ReplayCallback
+from offpcc_pl.algorithms.base import OffPolicyModule
+from offpcc_pl.envs.make import make_env
+from offpcc_pl.loop import ReplayCallback, make_buffer
 from offpcc_pl.monitor import find_replay
 
 warnings.filterwarnings("ignore")
@@ -255,8 +257,14 @@ def sb3_sac_steps_per_s(warmup: int, steps: int, batch: int) -> tuple[float, flo
 # -- recurrent updates -------------------------------------------------------------------------
 
 
+def buffer_of(module: OffPolicyModule):
+    """The replay buffer a fit of ``module`` makes."""
+    env = make_env(module.hparams.env_id, history=module.history)
+    return make_buffer(env, module.hparams.capacity, episodes=module.memory is not None)
+
+
 def episode_batch(module: RSAC, episodes: int = 10, length: int = 200):
-    buffer = module.make_buffer()
+    buffer = buffer_of(module)
     rng = np.random.default_rng(0)
     for _ in range(50):
         for t in range(length):
@@ -314,7 +322,7 @@ def ours_sac_updates_per_s(
 ) -> float:
     """SAC updates/s on random transitions of ``env_id``'s shapes, batch 256, 256x256."""
     module = SAC(env_id=env_id, batch_size=256, **options)
-    buffer, rng = module.make_buffer(), np.random.default_rng(0)
+    buffer, rng = buffer_of(module), np.random.default_rng(0)
     for _ in range(5000):
         obs, nxt = rng.normal(size=(2, module.obs_dim)).astype(np.float32)
         act = rng.uniform(-1, 1, module.act_dim).astype(np.float32)
@@ -335,7 +343,7 @@ def image_agent(**overrides) -> SAC:
 
 def image_updates_per_s(updates: int, **overrides) -> float:
     module = image_agent(**overrides)
-    buffer, rng = module.make_buffer(), np.random.default_rng(0)
+    buffer, rng = buffer_of(module), np.random.default_rng(0)
     for _ in range(buffer.capacity):
         obs, nxt = rng.integers(0, 256, (2, *module.obs_shape), dtype=np.uint8)
         buffer.add(obs, rng.uniform(-1, 1, module.act_dim), float(rng.normal()), nxt, False, False)
@@ -346,11 +354,12 @@ def image_updates_per_s(updates: int, **overrides) -> float:
 def image_acting_steps_per_s(steps: int) -> float:
     """Env steps/s of the acting loop alone: render, encode, act (no update)."""
     module = image_agent()
-    env = module.make_env()
+    env = make_env(module.hparams.env_id)
+    policy = module.policy(deterministic=False)
     obs, _ = env.reset(seed=0)
     start = time.perf_counter()
     for _ in range(steps):
-        act, _ = module.act(obs, None, deterministic=False)
+        act, _ = policy.act(obs, None)
         obs, _, terminated, truncated, _ = env.step(act)
         if terminated or truncated:
             obs, _ = env.reset()

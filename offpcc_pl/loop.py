@@ -1,9 +1,13 @@
-"""ReplayCallback: the only code that touches the environment during training.
+"""ReplayCallback: the env loop, the only code that touches an environment during training.
 
-Each train batch it plays one env step (uniform random actions for the first
-``update_after`` steps) and stores it, before the module draws its batch. It also holds the
-evaluation env the validation loop plays in, logs episode statistics against env steps and
-carries everything an exact resume needs in its ``state_dict``.
+At setup it makes the training and evaluation envs and the replay buffer, and hands itself
+to the module (:class:`offpcc_pl.algorithms.base.Replay`): the buffer and generator its
+batches are sampled with, the env-step counter and the warm-up gate. Each train batch it
+plays one env step (uniform random actions for the first ``update_after`` steps) and stores
+it, before the module draws its batch. It plays the evaluation episodes, logs episode
+statistics against env steps and carries everything an exact resume needs in its
+``state_dict``. Acting, in training and evaluation alike, goes through the module's
+:class:`offpcc_pl.policy.Policy`.
 """
 
 from __future__ import annotations
@@ -19,15 +23,25 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import Callback
 
+from offpcc_pl.buffers import EpisodeBuffer, TransitionBuffer
+from offpcc_pl.envs.make import TEST_SEED, make_env
+from offpcc_pl.envs.wrappers import is_image_space
 from offpcc_pl.envstate import env_state, load_env_state
 from offpcc_pl.errors import CheckpointError
 from offpcc_pl.monitor import flush_loggers, log_at_env_step
+from offpcc_pl.replay_memory import (
+    available_memory,
+    check_replay_fits,
+    default_capacity,
+    item_bytes,
+)
+from offpcc_pl.rollout import play_episode
 
 if TYPE_CHECKING:
     import gymnasium
 
     from offpcc_pl.algorithms.base import OffPolicyModule
-    from offpcc_pl.buffers import EpisodeBuffer, TransitionBuffer
+    from offpcc_pl.policy import Policy
 
 
 def _run_seed() -> int:
@@ -79,8 +93,33 @@ def set_global_rng_state(state: dict) -> None:
     random.setstate((version, tuple(internal), gauss))
 
 
+def make_buffer(
+    env: gymnasium.Env, capacity: int | None, episodes: bool
+) -> TransitionBuffer | EpisodeBuffer:
+    """The replay buffer for ``env``'s observations, refused in one line if it would not fit
+    in memory.
+
+    Args:
+        env: the env whose spaces (and time limit, for episodes) size the buffer.
+        capacity: transitions, or episodes; None: the default for these observations.
+        episodes: whole episodes (recurrent agents) instead of transitions.
+    """
+    obs_shape = tuple(int(n) for n in env.observation_space.shape)  # (O,) or (C, H, W)
+    images = is_image_space(env.observation_space)
+    act_dim = int(env.action_space.shape[0])
+    episode_len = env.spec.max_episode_steps if episodes else None
+    capacity = capacity or default_capacity(images, episode_len)
+    dtype = np.uint8 if images else np.float32  # frames become float on the device
+    per_item = item_bytes(obs_shape, dtype, act_dim, episode_len)
+    unit = "transitions" if episode_len is None else "episodes"
+    check_replay_fits(capacity, per_item, unit, available_memory())
+    if episode_len is None:
+        return TransitionBuffer(obs_shape, act_dim, capacity, dtype)
+    return EpisodeBuffer(obs_shape, act_dim, capacity, episode_len, dtype)
+
+
 class ReplayCallback(Callback):
-    """Acts in the env, owns the replay buffer and the evaluation env."""
+    """Makes and steps the envs, owns the replay buffer, plays the evaluation episodes."""
 
     def __init__(self) -> None:
         self.env: gymnasium.Env | None = None
@@ -91,6 +130,8 @@ class ReplayCallback(Callback):
         self.episodes = 0
         self.obs: np.ndarray | None = None
         self.hidden: Any = None  # acting hidden state of the recurrent policy
+        self.update_due = False  # the warm-up gate, as the module reads it (step())
+        self.acting: Policy | None = None  # the module's exploring policy (fit)
         self.episode_return = 0.0
         self.episode_length = 0
         self.last_train_return = math.nan
@@ -98,17 +139,23 @@ class ReplayCallback(Callback):
         self.train_seconds = 0.0  # accumulated over resumes, for time/hours
         self._epoch_clock = (0.0, 0)  # (wall time, env steps) at epoch start
         self._hidden_on_cpu = False
+        self._test_results: list[dict[str, float]] = []
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def setup(self, trainer: pl.Trainer, pl_module: OffPolicyModule, stage: str) -> None:
-        self.eval_env = pl_module.make_env()
+        env_id, history = pl_module.hparams.env_id, pl_module.history
+        self.eval_env = make_env(env_id, history=history)
+        pl_module.replay = self
         if stage != "fit":
             return
         seed = _run_seed()
         self.rng = np.random.default_rng(seed)
-        self.env = pl_module.make_env()
-        self.buffer = pl_module.make_buffer()
+        self.env = make_env(env_id, history=history)
+        self.buffer = make_buffer(
+            self.env, pl_module.hparams.capacity, pl_module.memory is not None
+        )
+        self.acting = pl_module.policy(deterministic=False, frozen=True)
         self._start_episode(pl_module, seed=seed)
 
     def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
@@ -147,8 +194,12 @@ class ReplayCallback(Callback):
             self._start_episode(module, seed=int(self.rng.integers(2**31)))
         elif self._hidden_on_cpu:  # resumed mid-episode: the checkpoint holds it on the CPU
             self.hidden, self._hidden_on_cpu = _to_device(self.hidden, module.device), False
-        act, self.hidden = module.act(self.obs, self.hidden, deterministic=False)
-        if self.env_steps < module.hparams.update_after:
+        # The one warm-up gate: steps t < update_after (0-based) act uniformly at random
+        # and are followed by no update (the seed updates after steps t >= update_after).
+        warm_up = self.env_steps < module.hparams.update_after
+        # acts in warm-up too: a recurrent policy's hidden state follows the episode
+        act, self.hidden = self.acting.act(self.obs, self.hidden)
+        if warm_up:
             act = self.rng.uniform(-1.0, 1.0, size=act.shape).astype(np.float32)
         next_obs, rew, terminated, truncated, info = self.env.step(act)
         self.buffer.add(self.obs, act, float(rew), next_obs, terminated, truncated)
@@ -159,6 +210,7 @@ class ReplayCallback(Callback):
         if terminated or truncated:
             self._end_episode(trainer, info)
             self._start_episode(module)
+        self.update_due = not warm_up and self.buffer.can_sample()
 
     def _start_episode(self, module: OffPolicyModule, seed: int | None = None) -> None:
         self.obs, _ = self.env.reset(seed=seed)
@@ -175,6 +227,27 @@ class ReplayCallback(Callback):
         if "is_success" in info:
             metrics["train/success"] = float(info["is_success"])
         log_at_env_step(trainer, metrics, self.env_steps)
+
+    # -- evaluation --------------------------------------------------------------------------
+
+    def play_test_episode(self, policy: Policy, index: int) -> dict[str, float]:
+        """Evaluation episode ``index`` (reset seed ``TEST_SEED + index``, apart from the
+        training RNGs) played with ``policy`` in the evaluation env; its ``test/*`` metrics,
+        kept for the means of the evaluation."""
+        result = play_episode(policy, self.eval_env, TEST_SEED + index).test_metrics()
+        self._test_results.append(result)
+        return result
+
+    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        results, self._test_results = self._test_results, []
+        if not results:
+            return
+        means = {k: float(np.mean([r[k] for r in results])) for k in results[0]}
+        self.last_test_return = means["test/episode_return"]
+        if trainer.state.fn == "fit":
+            log_at_env_step(trainer, means, self.env_steps)
+
+    on_test_epoch_end = on_validation_epoch_end
 
     # -- checkpointing -----------------------------------------------------------------------
 

@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import RichProgressBar
-
-if TYPE_CHECKING:
-    import gymnasium
-    import numpy as np
-
-    from offpcc_pl.buffers import EpisodeBuffer, TransitionBuffer
 
 ENV_STEP_KEY = "time/env_steps"
 
@@ -32,15 +26,9 @@ def flush_loggers(trainer: pl.Trainer) -> None:
 
 @runtime_checkable
 class ReplaySource(Protocol):
-    """What the module and the monitors read of the replay callback (:mod:`offpcc_pl.loop`).
+    """What the monitors read of the replay callback (:mod:`offpcc_pl.loop`), which they
+    find among the trainer's callbacks without importing it."""
 
-    Imports run one way: the callback knows the module's interface, the module knows only
-    this protocol and finds the callback among the trainer's.
-    """
-
-    buffer: TransitionBuffer | EpisodeBuffer | None
-    rng: np.random.Generator
-    eval_env: gymnasium.Env | None
     env_steps: int
     last_train_return: float
     last_test_return: float

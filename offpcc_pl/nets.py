@@ -122,6 +122,17 @@ def _linears(net: nn.Sequential) -> list[nn.Linear]:
     return [layer for layer in net if isinstance(layer, nn.Linear)]
 
 
+class PassThrough(nn.Module):
+    """The feed-forward "encoder": the observation is the feature."""
+
+    def __init__(self, obs_dim: int) -> None:
+        super().__init__()
+        self.output_dim = obs_dim
+
+    def forward(self, obs: Tensor, hidden: Hidden = None) -> tuple[Tensor, Hidden]:
+        return obs, None
+
+
 class Summarizer(nn.Module):
     """Recurrent summary of the observation history (the seed's "summarizer").
 

@@ -92,6 +92,10 @@ class Policy:
     Recurrent policies carry their hidden state between calls, so call :meth:`reset` at every
     episode start. Actions are in [-1, 1], matching :func:`offpcc_pl.envs.make.make_env`.
 
+    :meth:`act` is the one acting path: an exported policy, the evaluation episodes of a
+    fit and its training env steps all act through it, the last two over the training
+    module's own networks (:meth:`offpcc_pl.algorithms.base.OffPolicyModule.policy`).
+
     Example:
         >>> policy = load_policy("checkpoints/Pendulum-v1-SAC/seed0/policy")
         >>> env = make_env(policy.env_id, history=policy.spec.history)
@@ -107,7 +111,7 @@ class Policy:
         deterministic: bool = True,
         image_encoder: ConvEncoder | None = None,
     ) -> None:
-        """Wrap rebuilt networks.
+        """Wrap networks as they are (no copy): they act on the device they are on.
 
         Args:
             spec: the description the networks were built from.
@@ -117,9 +121,7 @@ class Policy:
             image_encoder: conv encoder of image observations (None: vector observations).
         """
         self.spec = spec
-        self.image_encoder = None if image_encoder is None else image_encoder.eval()
-        self.actor = actor.eval().requires_grad_(False)
-        self.summarizer = None if summarizer is None else summarizer.eval().requires_grad_(False)
+        self.image_encoder, self.actor, self.summarizer = image_encoder, actor, summarizer
         self.deterministic = deterministic
         self.hidden: Hidden = None
 
@@ -140,24 +142,33 @@ class Policy:
         """Forget the observation history (call at every episode start)."""
         self.hidden = None
 
-    @torch.no_grad()
     def __call__(self, obs: np.ndarray) -> np.ndarray:
         """One action ``(A,)`` float32 in [-1, 1] for one observation ``(O,)``."""
-        obs_t = torch.as_tensor(np.asarray(obs), dtype=torch.float32).view(1, 1, *self.obs_shape)
+        act, self.hidden = self.act(obs, self.hidden)
+        return act
+
+    @torch.no_grad()
+    def act(self, obs: np.ndarray, hidden: Hidden) -> tuple[np.ndarray, Hidden]:
+        """One action ``(A,)`` float32 in [-1, 1] for one observation ``(O,)`` and the
+        hidden state before it (None at an episode start), and the hidden state after it."""
+        device = next(self.actor.parameters()).device  # wherever the module was moved
+        obs_t = torch.as_tensor(np.asarray(obs), dtype=torch.float32, device=device)
+        obs_t = obs_t.view(1, 1, *self.obs_shape)
         if self.image_encoder is not None:
             obs_t = self.image_encoder(obs_t)  # (1, 1, O) features of the image
         if self.summarizer is not None:
-            feat, self.hidden = self.summarizer(obs_t, self.hidden)  # (1, 1, H)
+            feat, hidden = self.summarizer(obs_t, hidden)  # (1, 1, H)
         else:
             feat = obs_t
-        return self._act(feat).view(-1).numpy()
+        return self._act(feat).view(-1).cpu().numpy(), hidden
 
     def _act(self, feat: Tensor) -> Tensor:
         if self.spec.actor == "gaussian":
             return self.actor(feat, self.deterministic)[0]  # (1, 1, A)
         act = self.actor(feat)  # (1, 1, A)
-        if self.deterministic or self.spec.action_noise == 0.0:
+        if self.deterministic:
             return act
+        # drawn at zero noise too: training's random stream never depends on the noise level
         noise = self.spec.action_noise * torch.randn_like(act)
         return (act + noise).clamp(-1.0, 1.0)
 
@@ -256,12 +267,16 @@ def build_policy(
     actor_cls = GaussianActor if spec.actor == "gaussian" else DeterministicActor
     actor = actor_cls(feat_dim, spec.act_dim, list(spec.hidden_sizes))
     actor.load_state_dict(actor_state)
+    actor.eval().requires_grad_(False)
     summarizer = None
     if m is not None:
         if summarizer_state is None:
             raise ValueError("a recurrent policy needs its summarizer weights")
         summarizer = Summarizer(spec.obs_dim, m.kind, m.hidden_size, m.layers)
         summarizer.load_state_dict(summarizer_state)
+        summarizer.eval().requires_grad_(False)
+    if image_encoder is not None:
+        image_encoder.eval()
     return Policy(spec, actor, summarizer, deterministic, image_encoder)
 
 

@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from offpcc_pl.algorithms import ALGORITHMS, SAC
-from offpcc_pl.algorithms.base import OffPolicyModule, adam
+from offpcc_pl.algorithms.base import OffPolicyModule
 from offpcc_pl.algorithms.graphs import untouched
+from offpcc_pl.algorithms.update import adam, update_step
 from offpcc_pl.buffers import Batch
 from offpcc_pl.errors import ConfigError, TrainingDiverged
 from tests.test_recurrent import SMALL, detached_update, filled_buffer, grads
@@ -123,7 +124,7 @@ def test_graph_warm_ups_leave_no_trace(name: str) -> None:
     rng = torch.get_rng_state()
     with untouched(warmed, optimizers):
         for actor_step in (True, False, True):
-            warmed._update(batch, actor_step, optimizers, torch.Tensor.backward)
+            update_step(warmed, batch, actor_step, optimizers, torch.Tensor.backward)
     assert any(optimizer.state for optimizer in optimizers)
     assert torch.equal(torch.get_rng_state(), rng)
     losses = []

@@ -17,7 +17,7 @@ from gymnasium import spaces
 from gymnasium.envs.classic_control import PendulumEnv
 
 from offpcc_pl.algorithms import ALGORITHMS, SAC, OffPolicyModule
-from offpcc_pl.algorithms.base import LivePolicy
+from offpcc_pl.algorithms.update import embed_images
 from offpcc_pl.buffers import TransitionBuffer
 from offpcc_pl.commands.evaluate import evaluate_command
 from offpcc_pl.commands.record import record_command
@@ -26,6 +26,7 @@ from offpcc_pl.envs.make import TEST_SEED, make_env
 from offpcc_pl.errors import ConfigError
 from offpcc_pl.loop import ReplayCallback
 from offpcc_pl.policy import export_module, load_policy
+from offpcc_pl.replay_memory import default_capacity
 from offpcc_pl.rollout import play_episode
 from tests.test_loop import quiet_trainer
 from tests.test_recurrent import detached_update
@@ -84,9 +85,9 @@ def test_every_algorithm_trains_from_uint8_frames(name: str) -> None:
     batch = next(iter(module.train_dataloader()))[0]
     frames = batch.obs  # (B, T+1, C, H, W) still uint8: it becomes float on the device
     assert frames.dtype == torch.uint8 and frames.shape[2:] == SHAPE
-    obs, target_obs = module._embed_images(frames)
+    obs, target_obs = embed_images(module, frames)
     assert obs.shape == target_obs.shape == (*frames.shape[:2], 8)
-    act, _ = module.act(replay.obs, None, deterministic=True)
+    act, _ = module.policy(deterministic=True).act(replay.obs, None)
     assert act.shape == (1,) and -1.0 <= act[0] <= 1.0
 
 
@@ -173,7 +174,7 @@ def test_an_image_policy_exports_evaluates_and_records(name: str, tmp_path: Path
     policy = load_policy(export_module(module, tmp_path / "policy"))
     assert policy.spec.image_shape == list(SHAPE) and policy.obs_shape == SHAPE
     env = make_env(PIXELS)
-    live = play_episode(LivePolicy(module), env, TEST_SEED).episode_return
+    live = play_episode(module.policy(deterministic=True), env, TEST_SEED).episode_return
     assert play_episode(policy, env, TEST_SEED).episode_return == pytest.approx(live)
     trainer.save_checkpoint(tmp_path / "last.ckpt")
     from_ckpt = load_policy(tmp_path / "last.ckpt")
@@ -190,9 +191,8 @@ def test_an_image_policy_exports_evaluates_and_records(name: str, tmp_path: Path
 def test_image_options_that_cannot_work_are_refused() -> None:
     with pytest.raises(ConfigError, match="summarizer_inputs 'obs_act'.*observes images"):
         tiny("RSAC", summarizer_inputs="obs_act")
-    module = tiny("SAC", capacity=10**9)
     with pytest.raises(ConfigError, match=r"does not fit .* set --model.capacity to at most"):
-        module.make_buffer()
+        quiet_trainer(5).fit(tiny("SAC", capacity=10**9))
 
 
 @pytest.mark.parametrize("config", ["sac_cartpole_img", "sac_walker_img"])
@@ -202,6 +202,7 @@ def test_image_configs_build_the_seeds_agent(config: str) -> None:
     module = SAC(**settings["model"]["init_args"])
     assert module.obs_shape == (3, 84, 84) and module.obs_dim == 50
     assert module.image_encoder.head[0].in_features == 32 * 35 * 35
-    assert (module.replay_capacity, module.hparams.image_shift) == (100_000, 4)
+    capacity = module.hparams.capacity or default_capacity(module.images, None)  # a fit's
+    assert (capacity, module.hparams.image_shift) == (100_000, 4)
     assert (module.hparams.batch_size, module.hparams.update_after) == (100, 1000)
     assert settings["trainer"]["limit_train_batches"] == 1000

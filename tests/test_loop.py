@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
 import pytorch_lightning as pl
 import torch
 
 from offpcc_pl.algorithms import RSAC, SAC
 from offpcc_pl.loop import ReplayCallback
+from offpcc_pl.nets import Hidden
+from offpcc_pl.policy import Policy
 
 
 def quiet_trainer(steps: int, **options: object) -> pl.Trainer:
@@ -31,16 +35,16 @@ def tiny_rsac(**options: object) -> RSAC:
     return RSAC(env_id="pendulum-p-v0", **small, **options)
 
 
-def test_hidden_state_resets_at_each_episode_start() -> None:
+def test_hidden_state_resets_at_each_episode_start(monkeypatch: pytest.MonkeyPatch) -> None:
     module = tiny_rsac(update_after=400)
     seen: list[bool] = []  # per env step: was the hidden state fresh (None)?
-    act = module.act
+    act = Policy.act
 
-    def spy(obs, hidden, deterministic, frozen=True):
+    def spy(policy: Policy, obs: np.ndarray, hidden: Hidden) -> tuple[np.ndarray, Hidden]:
         seen.append(hidden is None)
-        return act(obs, hidden, deterministic, frozen)
+        return act(policy, obs, hidden)
 
-    module.act = spy
+    monkeypatch.setattr(Policy, "act", spy)
     quiet_trainer(400).fit(module)
     fresh_steps = [i for i, fresh in enumerate(seen) if fresh]
     assert fresh_steps == [0, 200]  # two 200-step episodes, state carried in between

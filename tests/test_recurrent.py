@@ -10,8 +10,11 @@ import pytest
 import torch
 
 from offpcc_pl.algorithms import DDPG, RDPG, RTD3
-from offpcc_pl.algorithms.base import OffPolicyModule, PassThrough
+from offpcc_pl.algorithms.base import OffPolicyModule
 from offpcc_pl.buffers import Batch, EpisodeBuffer
+from offpcc_pl.envs.make import make_env
+from offpcc_pl.loop import make_buffer
+from offpcc_pl.nets import PassThrough
 
 SMALL = {"hidden_sizes": (16, 16), "summarizer_hidden": 8, "summarizer_layers": 1}
 
@@ -30,7 +33,8 @@ def grads(module: OffPolicyModule) -> dict[str, torch.Tensor]:
 
 
 def filled_buffer(module: OffPolicyModule, episodes: int = 6) -> EpisodeBuffer:
-    buffer = module.make_buffer()
+    env = make_env(module.hparams.env_id, history=module.history)
+    buffer = make_buffer(env, None, episodes=True)  # the buffer a fit makes
     rng = np.random.default_rng(0)
     for e in range(episodes):
         length = int(rng.integers(5, 30))

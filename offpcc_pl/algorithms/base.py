@@ -1,21 +1,20 @@
-"""OffPolicyModule: networks, optimizers, one generic update, acting and evaluation.
+"""OffPolicyModule: the networks of all six algorithms and the LightningModule hooks.
 
-One update serves all six algorithms. Observations pass through *encoders* before the MLP
-heads: the identity for DDPG/TD3/SAC (a transition batch is a T=1 sequence), recurrent
-summarizers for RDPG/RTD3/RSAC. Image observations first go through the seed's conv encoder
-(:mod:`offpcc_pl.encoders`), whose features the encoders then read. The subclasses
-only say how the next-state value and the policy loss are computed (:meth:`next_value`,
-:meth:`actor_loss`) and how to explore.
+Observations pass through *encoders* before the MLP heads: the identity for DDPG/TD3/SAC
+(a transition batch is a T=1 sequence), recurrent summarizers for RDPG/RTD3/RSAC. Image
+observations first go through the seed's conv encoder (:mod:`offpcc_pl.encoders`), whose
+features the encoders then read. The update is :mod:`offpcc_pl.algorithms.update`; the
+subclasses bind its value and actor-loss functions and say how to explore.
 """
 
 from __future__ import annotations
 
 import copy
+import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
-import gymnasium
 import numpy as np
 import pytorch_lightning as pl
 import torch
@@ -24,80 +23,47 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
 from offpcc_pl.algorithms.graphs import UpdateGraphs
-from offpcc_pl.algorithms.losses import critic_loss, polyak_update, td_target
+from offpcc_pl.algorithms.update import (
+    Feats,
+    critic_and_actor_optimizers,
+    run_update,
+    target_pairs,
+)
 from offpcc_pl.buffers import Batch, EpisodeBuffer, TransitionBuffer
 from offpcc_pl.checkpointing import check_same_run, run_identity
 from offpcc_pl.data import ReplayDataset, ResumableLoader
-from offpcc_pl.encoders import ConvEncoder, random_shift
-from offpcc_pl.envs.make import TEST_SEED, HistoryInputs, make_env
+from offpcc_pl.encoders import ConvEncoder
+from offpcc_pl.envs.make import HistoryInputs, make_env
 from offpcc_pl.envs.wrappers import is_image_space
 from offpcc_pl.errors import CheckpointError, ConfigError, TrainingDiverged
-from offpcc_pl.monitor import ReplaySource, find_replay, log_at_env_step
-from offpcc_pl.nets import Critics, Hidden, Summarizer, SummarizerKind
-from offpcc_pl.replay_memory import (
-    available_memory,
-    check_replay_fits,
-    default_capacity,
-    item_bytes,
-)
-from offpcc_pl.rollout import play_episode
-
-Feats = Tensor | list[Tensor]  # one (B, T, F) tensor all critics read, or one per critic
+from offpcc_pl.monitor import log_at_env_step
+from offpcc_pl.nets import Critics, Hidden, PassThrough, Summarizer, SummarizerKind
+from offpcc_pl.policy import Policy, describe
 
 
-def _first(feats: Feats) -> Tensor:
-    return feats if isinstance(feats, Tensor) else feats[0]
+def _check_no_image_options(env_id: str, image_embedding: int, shift: int) -> None:
+    """The conv encoder's options, given for an env that observes vectors, would be recorded
+    in the run's hyperparameters but never applied: refused unless left at their defaults."""
+    defaults = inspect.signature(OffPolicyModule.__init__).parameters
+    for name, value in (("image_embedding", image_embedding), ("image_shift", shift)):
+        if value != defaults[name].default:
+            raise ConfigError(
+                f"--model.{name} {value}: env '{env_id}' observes vectors, and {name} applies "
+                "to image observations only; leave it out"
+            )
 
 
-def _slice(feats: Feats, start: int | None, stop: int | None) -> Feats:
-    """``feats[:, start:stop]`` of each feature tensor (the time axis)."""
-    if isinstance(feats, Tensor):
-        return feats[:, start:stop]
-    return [f[:, start:stop] for f in feats]
-
-
-def _detach(feats: Feats) -> Feats:
-    return feats.detach() if isinstance(feats, Tensor) else [f.detach() for f in feats]
-
-
-def _step(optimizers: list, loss: Tensor, backward: Callable[[Tensor], Any]) -> None:
-    for optimizer in optimizers:
-        optimizer.zero_grad(set_to_none=True)
-    backward(loss)
-    for optimizer in optimizers:
-        optimizer.step()
-
-
-def adam(params: list[nn.Parameter] | list[dict[str, Any]], lr: float) -> torch.optim.Adam:
-    """Adam with ``fused=True`` (one kernel per parameter group on CPU and CUDA; the
-    per-tensor ``foreach`` path runs a dozen small ops per tensor on CPU).
-
-    A loaded state brings the param groups it was saved with, ``capturable=True`` among
-    them where the update ran as a CUDA graph (:class:`~offpcc_pl.algorithms.graphs.
-    UpdateGraphs` sets it): a post-hook puts this optimizer's own ``capturable`` back, so a
-    run resumed without the graph (on the CPU, or without ``compile``) steps as one begun
-    that way; the graph sets it again when it captures.
-    """
-    optimizer = torch.optim.Adam(params, lr=lr, fused=True)
-    capturable = optimizer.defaults["capturable"]
-
-    def keep_capturable(opt: torch.optim.Optimizer) -> None:
-        for group in opt.param_groups:
-            group["capturable"] = capturable
-
-    optimizer.register_load_state_dict_post_hook(keep_capturable)
-    return optimizer
-
-
-class PassThrough(nn.Module):
-    """The feed-forward "encoder": the observation is the feature."""
-
-    def __init__(self, obs_dim: int) -> None:
-        super().__init__()
-        self.output_dim = obs_dim
-
-    def forward(self, obs: Tensor, hidden: Hidden = None) -> tuple[Tensor, Hidden]:
-        return obs, None
+def _diverged(keys: list[str]) -> str:
+    """``["loss/critic", "loss/alpha", "alpha"]`` -> ``"critic and alpha losses"``: each loss
+    named once; the temperature (SAC's ``alpha``, not a loss) only where its loss is not."""
+    losses = [k.removeprefix("loss/") for k in keys if k.startswith("loss/")]
+    parts = []
+    if losses:
+        names = " and ".join([", ".join(losses[:-1]), losses[-1]] if len(losses) > 1 else losses)
+        parts.append(f"{names} {'loss' if len(losses) == 1 else 'losses'}")
+    if "alpha" in keys and "alpha" not in losses:
+        parts.append("the temperature alpha")
+    return " and ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -114,26 +80,28 @@ class Memory:
     lr: float | None = None  # the summarizers' learning rate (None: the module's lr)
 
 
-class LivePolicy:
-    """The module's current networks as a deterministic :class:`offpcc_pl.rollout.Actor`."""
+class Replay(Protocol):
+    """What the module reads of the env loop: the replay callback (:mod:`offpcc_pl.loop`)
+    hands itself over as this at setup, so the module never looks for it among the
+    trainer's callbacks, and imports run one way (callback -> module)."""
 
-    def __init__(self, module: OffPolicyModule) -> None:
-        self.module, self.hidden = module, None
+    buffer: TransitionBuffer | EpisodeBuffer | None  # None outside fit
+    rng: np.random.Generator  # the generator batches are sampled with
+    env_steps: int
+    update_due: bool  # the env step just played is followed by an update (warm-up over)
 
-    def reset(self) -> None:
-        self.hidden = None
-
-    def __call__(self, obs: np.ndarray) -> np.ndarray:
-        act, self.hidden = self.module.act(obs, self.hidden, deterministic=True, frozen=False)
-        return act
+    def play_test_episode(self, policy: Policy, index: int) -> dict[str, float]:
+        """Evaluation episode ``index`` played with ``policy``, its ``test/*`` metrics."""
+        ...
 
 
 class OffPolicyModule(pl.LightningModule):
     """Shared base of DDPG, TD3, SAC, RDPG, RTD3 and RSAC (manual optimization).
 
-    Fit needs :class:`offpcc_pl.loop.ReplayCallback` among the trainer's callbacks (the CLI
-    adds it): it acts in the env and holds the buffer. The module reaches it only through
-    :class:`offpcc_pl.monitor.ReplaySource`, so imports run one way (callback -> module).
+    Fit and validate need :class:`offpcc_pl.loop.ReplayCallback` among the trainer's
+    callbacks (the CLI adds it): it makes the envs and the buffer, plays the env steps and
+    the evaluation episodes, and hands itself to the module as :attr:`replay` at setup.
+    The module reads the env's spaces once, to size its networks, and keeps no env.
     """
 
     twin_critics: bool = True
@@ -188,9 +156,11 @@ class OffPolicyModule(pl.LightningModule):
         self.save_hyperparameters(ignore=["_memory"])
         self.automatic_optimization = False
         self.memory = _memory
-        env = self.make_env()
+        env = make_env(env_id, history=self.history)
         self.obs_shape = tuple(int(n) for n in env.observation_space.shape)  # (O,) or (C, H, W)
         self.images = is_image_space(env.observation_space)
+        if not self.images:
+            _check_no_image_options(env_id, image_embedding=image_embedding, shift=image_shift)
         # the image encoder (identity for vectors) feeds the encoders obs_dim features
         self.image_encoder = (
             ConvEncoder(self.obs_shape, image_embedding) if self.images else nn.Identity()
@@ -199,34 +169,22 @@ class OffPolicyModule(pl.LightningModule):
         self.act_dim = int(env.action_space.shape[0])
         self.max_episode_steps = env.spec.max_episode_steps if env.spec else None
         env.close()
-        self._check_memory()
         self._build_networks(list(hidden_sizes))
         self.n_updates = 0  # drives policy delay; checkpointed (never use global_step)
         self._sums: dict[str, Tensor] = {}
         self._n_summed = 0
         self._checked_at = 0  # n_updates at the last divergence check that passed
-        self._test_results: list[dict[str, float]] = []
+        self.replay: Replay | None = None  # handed over by the replay callback at setup
         self._compiled: tuple[Any, Any] | None = None  # the compiled loss stages, built lazily
         self._graphs: UpdateGraphs | None = None  # the captured updates, built lazily
 
-    def make_env(self, render_mode: str | None = None) -> gymnasium.Env:
-        """The env this agent acts in (recurrent agents may observe their last action/reward)."""
-        history = self.memory.inputs if self.memory else "obs"
-        return make_env(self.hparams.env_id, render_mode=render_mode, history=history)
+    @property
+    def history(self) -> HistoryInputs:
+        """What the observations carry besides the env's own (:func:`make_env`'s ``history``:
+        recurrent agents may observe their last action and reward)."""
+        return self.memory.inputs if self.memory else "obs"
 
     # -- networks ----------------------------------------------------------------------------
-
-    def _check_memory(self) -> None:
-        m = self.memory
-        if m is None:
-            return
-        if m.burn_in and m.window is None:
-            raise ConfigError(f"burn_in={m.burn_in} needs a window (set --model.window)")
-        if self.max_episode_steps is None:
-            raise ConfigError(
-                f"env '{self.hparams.env_id}' has no time limit; recurrent agents store whole "
-                "episodes and need one (register it with max_episode_steps)"
-            )
 
     def _encoder(self) -> nn.Module:
         m = self.memory
@@ -271,80 +229,15 @@ class OffPolicyModule(pl.LightningModule):
     def make_actor(self, feat_dim: int, act_dim: int, hidden_sizes: list[int]) -> nn.Module:
         raise NotImplementedError
 
-    def _unique_params(self, *modules: nn.Module) -> list[nn.Parameter]:
-        return list(nn.ModuleList(modules).parameters())  # deduplicated
-
-    def _polyak_pairs(self) -> tuple[list[Tensor], list[Tensor]]:
-        """(online, target) parameter lists, aligned, for the soft target update."""
-        online, target = (
-            [self.critics, self.critic_encoders, self.image_encoder],
-            [self.critic_targets, self.critic_encoder_targets, self.image_encoder_target],
-        )
-        if self.target_actor:
-            online.append(self.actor)
-            target.append(self.actor_target)
-            if self.actor_encoder is not self.critic_encoders[0]:  # share="all": done above
-                online.append(self.actor_encoder)
-                target.append(self.actor_encoder_target)
-        return self._unique_params(*online), self._unique_params(*target)
-
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
-        lr = self.hparams.lr
-        # the image encoder learns from the critic loss only (the seed, SAC-AE, DrQ)
-        critic_params = self._unique_params(self.critics, self.critic_encoders, self.image_encoder)
-        shared = {id(p) for p in critic_params}
-        actor_params = [
-            p for p in self._unique_params(self.actor, self.actor_encoder) if id(p) not in shared
-        ]  # share="all": the summarizer learns from the critic loss only
-        self._polyak = self._polyak_pairs()  # parameter lists are fixed from here on
+        self._polyak = target_pairs(self)  # parameter lists are fixed from here on
         self._graphs = None  # new optimizers: capture again
-        return [
-            adam(self._lr_groups(critic_params, lr), lr),
-            adam(self._lr_groups(actor_params, lr), lr),
-        ]
-
-    def _lr_groups(
-        self, params: list[nn.Parameter], lr: float
-    ) -> list[nn.Parameter] | list[dict[str, Any]]:
-        """``params`` as they are, or split into two parameter groups when the summarizers
-        learn at their own rate. A small change of a summarizer's weights moves its outputs
-        over a whole sequence, so RESeL (Luo et al. 2024, "Efficient Recurrent Off-Policy RL
-        Requires a Context-Encoder-Specific Learning Rate", Sec. 4) trains it far slower than
-        the MLP heads."""
-        if self.memory is None or self.memory.lr is None:
-            return params  # one group: the optimizer state of every earlier run still loads
-        encoders = nn.ModuleList([*self.critic_encoders, self.actor_encoder])
-        summarizer_ids = {id(p) for p in encoders.parameters()}
-        heads = [p for p in params if id(p) not in summarizer_ids]
-        summarizers = [p for p in params if id(p) in summarizer_ids]
-        return [{"params": heads, "lr": lr}, {"params": summarizers, "lr": self.memory.lr}]
+        return critic_and_actor_optimizers(self)
 
     # -- data --------------------------------------------------------------------------------
 
-    @property
-    def replay_capacity(self) -> int:
-        """``capacity``, or the default for this kind of observation and buffer."""
-        episode_len = None if self.memory is None else self.max_episode_steps
-        return self.hparams.capacity or default_capacity(self.images, episode_len)
-
-    def make_buffer(self) -> TransitionBuffer | EpisodeBuffer:
-        """The replay buffer, refused in one line if it would not fit in memory."""
-        episode_len = None if self.memory is None else self.max_episode_steps
-        dtype = np.uint8 if self.images else np.float32  # frames become float on the device
-        per_item = item_bytes(self.obs_shape, dtype, self.act_dim, episode_len)
-        unit = "transitions" if episode_len is None else "episodes"
-        check_replay_fits(self.replay_capacity, per_item, unit, available_memory())
-        if self.memory is None:
-            return TransitionBuffer(self.obs_shape, self.act_dim, self.replay_capacity, dtype)
-        return EpisodeBuffer(
-            self.obs_shape, self.act_dim, self.replay_capacity, self.max_episode_steps, dtype
-        )
-
-    @property
-    def replay(self) -> ReplaySource:
-        return find_replay(self.trainer)
-
     def train_dataloader(self) -> DataLoader:
+        """Batches sampled from the replay callback's buffer, with its generator."""
         m = self.memory or Memory()
         dataset = ReplayDataset(
             self.replay.buffer,
@@ -370,52 +263,38 @@ class OffPolicyModule(pl.LightningModule):
             self.acting["actor"].load_state_dict(self.actor.state_dict())
         return None
 
-    @torch.no_grad()
-    def act(
-        self, obs: np.ndarray, hidden: Hidden, deterministic: bool, frozen: bool = True
-    ) -> tuple[np.ndarray, Hidden]:
-        """One action in [-1, 1] for one observation; ``frozen`` uses the episode's copy."""
+    def policy(self, deterministic: bool, frozen: bool = False) -> Policy:
+        """This module's actor as a :class:`~offpcc_pl.policy.Policy` over its own networks
+        (no copy): the one acting path of training, evaluation and exported policies.
+
+        Args:
+            deterministic: act with the mean action (evaluation); False explores as
+                training does.
+            frozen: a recurrent agent acts with the copy frozen for the episode
+                (:meth:`start_episode`), as its training env steps do; a feed-forward agent
+                has none and acts with its networks as they are.
+        """
         if frozen and self.memory is not None:
             image, encoder, actor = (self.acting[k] for k in ("image", "encoder", "actor"))
         else:
             image, encoder, actor = self.image_encoder, self.actor_encoder, self.actor
-        obs_t = torch.as_tensor(obs, dtype=torch.float32, device=self.device)
-        feat, hidden = encoder(image(obs_t.view(1, 1, *self.obs_shape)), hidden)  # (1, 1, F)
-        act = self.policy(actor, feat, deterministic)  # (1, 1, A)
-        return act.view(-1).cpu().numpy(), hidden
-
-    def policy(self, actor: nn.Module, feat: Tensor, deterministic: bool) -> Tensor:
-        """Acting action (with exploration unless ``deterministic``)."""
-        raise NotImplementedError
+        spec, _, _ = describe(type(self).__name__, dict(self.hparams), self.state_dict())
+        summarizer = None if self.memory is None else encoder
+        return Policy(spec, actor, summarizer, deterministic, image if self.images else None)
 
     # -- the update --------------------------------------------------------------------------
 
-    def next_value(self, next_feat: Tensor, critic_target_feats: Feats) -> Tensor:
-        """``V(s')`` for the TD target, without gradient, ``(B, T, 1)``.
-
-        Args:
-            next_feat: the policy's features of ``s'``, ``(B, T, F)`` (from the target actor's
-                encoder where the algorithm has a target actor).
-            critic_target_feats: the target critics' features of ``s'``.
-        """
-        raise NotImplementedError
-
-    def actor_loss(
-        self, actor_feat: Tensor, critic_feats: Feats, mask: Tensor | None
-    ) -> tuple[Tensor, dict]:
-        """The loss of every optimizer but the critics' (critic features come detached; call
-        the critics ``frozen`` so that their weights get no gradient). Compiled by
-        ``compile``, as :meth:`critic_stage` is."""
-        raise NotImplementedError
+    # What each algorithm binds from offpcc_pl.algorithms.update: V(s') for the TD target,
+    # and the loss of every optimizer but the critics' (compiled by ``compile``).
+    next_value: Callable[[Tensor, Feats], Tensor]
+    actor_stage: Callable[[Tensor, Feats, Tensor | None], tuple[Tensor, dict]]
 
     @property
     def policy_delay(self) -> int:
         return 1
 
     def training_step(self, dataloader_iter: Iterator[tuple[list[Batch], int, int]]) -> None:
-        replay = self.replay
-        # the seed updates after steps t >= update_after (0-based), i.e. from step update_after+1
-        if replay.env_steps <= self.hparams.update_after or not replay.buffer.can_sample():
+        if not self.replay.update_due:
             return  # warm-up: the step counts, no update and no batch drawn
         batches, _, _ = next(dataloader_iter)  # one item per env step: updates_per_step batches
         for batch in batches:
@@ -423,131 +302,11 @@ class OffPolicyModule(pl.LightningModule):
         if self.n_updates - self._checked_at >= self.divergence_check_every:
             self.check_divergence()
 
-    def _encode(self, encoders: nn.ModuleList, obs: Tensor) -> Feats:
-        """Run each distinct encoder once over ``(B, T+1, O)``: one ``(B, T+1, F)`` tensor
-        when all critics read the same features, else one per critic."""
-        cache: dict[int, Tensor] = {}
-        for encoder in encoders:
-            if id(encoder) not in cache:
-                cache[id(encoder)] = encoder(obs)[0]  # (B, T+1, F)
-        feats = [cache[id(encoder)] for encoder in encoders]
-        return feats[0] if all(f is feats[0] for f in feats) else feats
-
-    def _embed_images(self, obs: Tensor) -> tuple[Tensor, Tensor]:
-        """Image batches: DrQ-shifted uint8 frames ``(B, T+1, C, H, W)`` as
-        features ``(B, T+1, F)`` for the encoders and for their targets; vectors unchanged.
-
-        Sequences go whole through the conv encoder (with grad) and its target copy, so each
-        summarizer reads one encoder's features. Transitions do as the seed does, at half
-        the cost: the encoder sees the observation (the critic loss), the target encoder the
-        next one (the TD target and the next action).
-        """
-        if not self.images:
-            return obs, obs
-        per_sequence = self.memory is not None  # one shift per sequence: motion stays true
-        frames = random_shift(obs, self.hparams.image_shift, per_sequence)
-        with torch.no_grad():
-            target_obs = self.image_encoder_target(frames if per_sequence else frames[:, 1:])
-        if per_sequence:
-            return self.image_encoder(frames), target_obs  # (B, T+1, F) each
-        obs = torch.cat([self.image_encoder(frames[:, :1]), target_obs], dim=1)  # (B, 2, F)
-        return obs, obs.detach()  # targets read only the next step, obs[:, 1]
-
     def update(self, batch: Batch) -> None:
-        """One gradient update: critic, then (delayed) actor and extras, then targets; one
-        CUDA graph replay where :meth:`_update_graphs` captures it."""
-        actor_step = self.n_updates % self.policy_delay == 0
-        graphs = self._update_graphs()
-        if graphs is not None:
-            metrics = graphs(batch, actor_step)
-        else:
-            metrics = self._update(batch, actor_step, self.optimizers(), self.manual_backward)
+        """One gradient update (:func:`offpcc_pl.algorithms.update.run_update`)."""
+        metrics = run_update(self, batch)
         self.n_updates += 1
         self._accumulate(metrics)
-
-    def _update(
-        self, batch: Batch, actor_step: bool, optimizers: list, backward: Callable
-    ) -> dict[str, Tensor]:
-        """The update's work, its metrics returned.
-
-        The two loss stages are the units that ``compile`` compiles; the encoders with
-        recurrent state the actor trains run outside them, so each compiled graph is
-        differentiated once (its outputs never feed two backward passes).
-        """
-        critic_opt, *actor_opts = optimizers
-        critic_stage, actor_loss = self._stages()
-        obs, target_obs = self._embed_images(batch.obs)  # (B, T+1, O) each
-        share_all = self.actor_encoder is self.critic_encoders[0]
-        # the actor reads image features detached: only the critic loss trains the encoder
-        actor_feats = None if share_all else self.actor_encoder(obs.detach())[0]  # (B, T+1, F)
-        loss, metrics, critic_feats = critic_stage(obs, target_obs, actor_feats, batch)
-        _step([critic_opt], loss, backward)
-        if actor_step:
-            actor_feats = _first(critic_feats) if share_all else actor_feats[:, :-1]
-            loss, actor_metrics = actor_loss(actor_feats, critic_feats, batch.mask)
-            _step(actor_opts, loss, backward)
-            metrics.update(actor_metrics)
-            polyak_update(*self._polyak, self.hparams.tau)
-        return metrics
-
-    def critic_stage(
-        self, obs: Tensor, target_obs: Tensor, actor_feats: Tensor | None, batch: Batch
-    ) -> tuple[Tensor, dict, Feats]:
-        """The critic loss, its metrics and the critics' features of ``s`` (detached, for the
-        actor loss). ``actor_feats`` ``(B, T+1, F)`` (None: the actor reads the critics')."""
-        critic_feats = self._encode(self.critic_encoders, obs)  # (B, T+1, F) with grad
-        with torch.no_grad():
-            target_feats = self._encode(self.critic_encoder_targets, target_obs)
-            if self.target_actor:
-                next_feat = self.actor_encoder_target(target_obs)[0]
-            else:
-                next_feat = _first(critic_feats) if actor_feats is None else actor_feats
-            next_value = self.next_value(next_feat[:, 1:], _slice(target_feats, 1, None))
-            target = td_target(batch.rew, batch.done, next_value, self.hparams.gamma)  # (B, T, 1)
-        qs = self.critics(_slice(critic_feats, None, -1), batch.act)  # (C, B, T, 1)
-        loss, metrics = critic_loss(qs, target, batch.mask)
-        return loss, metrics, _detach(_slice(critic_feats, None, -1))
-
-    def _stages(self) -> tuple[Any, Any]:
-        """:meth:`critic_stage` and :meth:`actor_loss`, compiled when ``compile`` is on."""
-        if not self.hparams.compile:
-            return self.critic_stage, self.actor_loss
-        # CUDA graphs of the stages alone where the whole update is not captured
-        graph_stages = self.device.type == "cuda" and not self._whole_update_graphed
-        if self._compiled is None:
-            mode = "reduce-overhead" if graph_stages else None
-            self._compiled = (
-                torch.compile(self.critic_stage, mode=mode),
-                torch.compile(self.actor_loss, mode=mode),
-            )
-        if graph_stages:  # a new iteration: graph outputs of the last update may be overwritten
-            torch.compiler.cudagraph_mark_step_begin()
-        return self._compiled
-
-    @property
-    def _whole_update_graphed(self) -> bool:
-        """``compile`` on CUDA captures the whole update as one CUDA graph, where its
-        shapes are fixed (transitions, not episodes of varying length) and the precision is
-        32-bit (a mixed-precision scaler syncs with the host)."""
-        precision = self._trainer.precision if self._trainer is not None else "32-true"
-        return (
-            self.hparams.compile
-            and self.device.type == "cuda"
-            and self.memory is None
-            and precision in ("32-true", "32")
-        )
-
-    def _update_graphs(self) -> UpdateGraphs | None:
-        if not self._whole_update_graphed:
-            return None
-        if self._graphs is None:  # raw optimizers: Lightning's wrappers would run once
-            optimizers = [getattr(opt, "optimizer", opt) for opt in self.optimizers()]
-
-            def step(batch: Batch, actor_step: bool) -> dict[str, Tensor]:
-                return self._update(batch, actor_step, optimizers, Tensor.backward)
-
-            self._graphs = UpdateGraphs(step, self, optimizers)
-        return self._graphs
 
     def check_divergence(self) -> None:
         """Raise :class:`TrainingDiverged` naming the losses that became NaN/inf since the
@@ -555,12 +314,12 @@ class OffPolicyModule(pl.LightningModule):
         keys = [k for k in self._sums if k.startswith("loss/") or k == "alpha"]
         if keys and self.n_updates > self._checked_at:
             finite = torch.isfinite(torch.stack([self._sums[k] for k in keys])).tolist()
-            bad = [k.removeprefix("loss/") for k, ok in zip(keys, finite) if not ok]
+            bad = [k for k, ok in zip(keys, finite) if not ok]
             if bad:
                 raise TrainingDiverged(
-                    f"{' and '.join(bad)} {'loss' if len(bad) == 1 else 'losses'} became "
-                    f"NaN/inf between updates {self._checked_at} and {self.n_updates}; the "
-                    "last good checkpoint is kept - try a lower --model.lr"
+                    f"{_diverged(bad)} became NaN/inf between updates {self._checked_at} and "
+                    f"{self.n_updates}; the last good checkpoint is kept - try a lower "
+                    "--model.lr"
                 )
         self._checked_at = self.n_updates
 
@@ -584,21 +343,21 @@ class OffPolicyModule(pl.LightningModule):
             self.check_divergence()  # never evaluate (or then save) diverged weights
 
     def validation_step(self, episode_index: Tensor) -> None:
-        seed = TEST_SEED + int(episode_index)
-        result = play_episode(LivePolicy(self), self.replay.eval_env, seed).test_metrics()
-        self._test_results.append(result)
-        fitting = self.trainer.state.fn == "fit"  # fit logs the means against env steps
+        """Evaluation episode ``episode_index``, played by the replay callback with the
+        current networks; fit logs the means against env steps (the callback) instead."""
+        policy = self.policy(deterministic=True)
+        result = self.replay.play_test_episode(policy, int(episode_index))
+        fitting = self.trainer.state.fn == "fit"
         for key, value in result.items():
             self.log(key, value, on_epoch=True, batch_size=1, logger=not fitting)
 
-    def on_validation_epoch_end(self) -> None:
-        results, self._test_results = self._test_results, []
-        if not results:
-            return
-        means = {k: float(np.mean([r[k] for r in results])) for k in results[0]}
-        self.replay.last_test_return = means["test/episode_return"]
-        if self.trainer.state.fn == "fit":
-            log_at_env_step(self.trainer, means, self.replay.env_steps)
+    # `offpcc-pl test` plays the same seeded test episodes as `validate`: an agent has no
+    # held-out data set, only its env
+    def test_dataloader(self) -> DataLoader:
+        return self.val_dataloader()
+
+    def test_step(self, episode_index: Tensor) -> None:
+        self.validation_step(episode_index)
 
     # -- checkpoint --------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""The whole gradient update as one CUDA graph (``--model.compile`` on CUDA).
+"""``--model.compile``: the update's loss stages compiled, and on CUDA the whole gradient
+update as one CUDA graph.
 
 On a GPU a feed-forward update is a few hundred small kernels, and launching them from
 Python costs more than running them (an H200 ran SAC's at 0.47 ms of GPU time per 5.7 ms
@@ -22,6 +23,34 @@ from torch import Tensor, nn
 from offpcc_pl.buffers import Batch
 
 Step = Callable[[Batch, bool], dict[str, Tensor]]  # (batch, actor_step) -> metrics
+
+
+def whole_update_graphed(agent: nn.Module) -> bool:
+    """``compile`` on CUDA captures the whole update as one CUDA graph, where its
+    shapes are fixed (transitions, not episodes of varying length) and the precision is
+    32-bit (a mixed-precision scaler syncs with the host)."""
+    precision = agent._trainer.precision if agent._trainer is not None else "32-true"
+    return (
+        agent.hparams.compile
+        and agent.device.type == "cuda"
+        and agent.memory is None
+        and precision in ("32-true", "32")
+    )
+
+
+def compiled_stages(
+    agent: nn.Module, stages: tuple[Callable, Callable]
+) -> tuple[Callable, Callable]:
+    """The update's two loss stages compiled with ``torch.compile``, once per agent: as CUDA
+    graphs of their own (``mode="reduce-overhead"``) on CUDA where the whole update is not
+    captured (a recurrent agent's episodes vary in length)."""
+    graph_stages = agent.device.type == "cuda" and not whole_update_graphed(agent)
+    if agent._compiled is None:
+        mode = "reduce-overhead" if graph_stages else None
+        agent._compiled = tuple(torch.compile(stage, mode=mode) for stage in stages)
+    if graph_stages:  # a new iteration: graph outputs of the last update may be overwritten
+        torch.compiler.cudagraph_mark_step_begin()
+    return agent._compiled
 
 
 @contextmanager

@@ -18,6 +18,7 @@ from offpcc_pl.algorithms.ddpg import DDPG
 from offpcc_pl.algorithms.sac import SAC
 from offpcc_pl.algorithms.td3 import TD3
 from offpcc_pl.envs.make import HistoryInputs
+from offpcc_pl.errors import ConfigError
 from offpcc_pl.nets import SummarizerKind
 
 
@@ -78,6 +79,28 @@ class Recurrent:
             update_after=update_after,
             **kwargs,
         )
+        self._check_memory()
+
+    def _check_memory(self) -> None:
+        """Refuse options that cannot work with this env, in one line."""
+        m = self.memory
+        if m.burn_in and m.window is None:
+            raise ConfigError(f"burn_in={m.burn_in} needs a window (set --model.window)")
+        if self.max_episode_steps is None:
+            raise ConfigError(
+                f"env '{self.hparams.env_id}' has no time limit; recurrent agents store whole "
+                "episodes and need one (register it with max_episode_steps)"
+            )
+        # A batch is burn_in + window steps long (buffers.EpisodeBuffer.sample): beyond the
+        # episode limit it is padding only, which a far too long window fills memory with.
+        if m.window is not None and m.burn_in + m.window > self.max_episode_steps:
+            limit = self.max_episode_steps
+            burn_in = f" + --model.burn_in {m.burn_in}" if m.burn_in else ""
+            raise ConfigError(
+                f"--model.window {m.window}{burn_in} spans {m.burn_in + m.window} steps, but "
+                f"env '{self.hparams.env_id}' ends its episodes within {limit}; use window + "
+                f"burn_in <= {limit}, or --model.window null to train on whole episodes"
+            )
 
 
 class RDPG(Recurrent, DDPG):

@@ -9,8 +9,8 @@ import torch
 from jsonargparse.typing import PositiveFloat
 from torch import Tensor, nn
 
-from offpcc_pl.algorithms.base import Feats, OffPolicyModule, adam
-from offpcc_pl.algorithms.losses import alpha_loss, sac_actor_loss
+from offpcc_pl.algorithms.base import OffPolicyModule
+from offpcc_pl.algorithms.update import adam, sac_actor_stage, sac_next_value
 from offpcc_pl.nets import GaussianActor
 
 
@@ -18,6 +18,8 @@ class SAC(OffPolicyModule):
     """Soft Actor-Critic: twin critics, tanh-Gaussian actor, no target actor."""
 
     target_actor = False
+    next_value = sac_next_value
+    actor_stage = sac_actor_stage
 
     def __init__(
         self,
@@ -44,24 +46,3 @@ class SAC(OffPolicyModule):
 
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
         return [*super().configure_optimizers(), adam([self.log_alpha], self.hparams.lr)]
-
-    def policy(self, actor: nn.Module, feat: Tensor, deterministic: bool) -> Tensor:
-        return actor(feat, deterministic)[0]
-
-    def next_value(self, next_feat: Tensor, critic_target_feats: Feats) -> Tensor:
-        next_act, next_logp = self.actor(next_feat)  # (B, T, A), (B, T, 1)
-        next_q = self.critic_targets(critic_target_feats, next_act)  # (2, B, T, 1)
-        return torch.min(next_q[0], next_q[1]) - self.alpha * next_logp  # (B, T, 1)
-
-    def actor_loss(
-        self, actor_feat: Tensor, critic_feats: Feats, mask: Tensor | None
-    ) -> tuple[Tensor, dict]:
-        """Policy loss plus temperature loss: neither has a gradient in the other's
-        parameters (alpha and log pi enter detached), so one backward serves both."""
-        act, logp = self.actor(actor_feat)  # (B, T, A), (B, T, 1)
-        q = self.critics(critic_feats, act, frozen=True)  # (2, B, T, 1)
-        loss, metrics = sac_actor_loss(torch.min(q[0], q[1]), logp, self.alpha, mask)
-        temperature_loss, alpha_metrics = alpha_loss(
-            self.log_alpha, logp, self.target_entropy, mask
-        )
-        return loss + temperature_loss, {**metrics, **alpha_metrics}

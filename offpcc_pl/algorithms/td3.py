@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 from jsonargparse.typing import NonNegativeFloat, PositiveInt
-from torch import Tensor
 
-from offpcc_pl.algorithms.base import Feats
 from offpcc_pl.algorithms.ddpg import DeterministicPolicyModule
-from offpcc_pl.algorithms.losses import smoothed_target_action
+from offpcc_pl.algorithms.update import td3_next_value
 
 
 class TD3(DeterministicPolicyModule):
     """Twin Delayed DDPG."""
+
+    next_value = td3_next_value
 
     def __init__(
         self,
@@ -37,10 +36,3 @@ class TD3(DeterministicPolicyModule):
     @property
     def policy_delay(self) -> int:
         return self.hparams.policy_delay
-
-    def next_value(self, next_feat: Tensor, critic_target_feats: Feats) -> Tensor:
-        next_act = smoothed_target_action(
-            self.actor_target(next_feat), self.hparams.target_noise, self.hparams.noise_clip
-        )  # (B, T, A)
-        next_q = self.critic_targets(critic_target_feats, next_act)  # (2, B, T, 1)
-        return torch.min(next_q[0], next_q[1])  # (B, T, 1)
