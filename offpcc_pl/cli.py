@@ -45,14 +45,24 @@ def check_config_files(argv: list[str]) -> None:
     paths = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a in ("--config", "-c")]
     paths += [a.split("=", 1)[1] for a in argv if a.startswith("--config=")]
     for path in paths:
+        if Path(path).is_dir():
+            raise ConfigError(f"config file '{path}' is a directory; give a YAML file")
         if not Path(path).is_file():
             raise ConfigError(f"config file '{path}' does not exist (see configs/ for examples)")
         try:
-            yaml.safe_load(Path(path).read_text())
+            data = yaml.safe_load(Path(path).read_text())
+        except (OSError, UnicodeDecodeError) as err:
+            reason = getattr(err, "strerror", None) or "not UTF-8 text"
+            raise ConfigError(f"config file '{path}' cannot be read ({reason})") from None
         except yaml.YAMLError as err:
             mark = getattr(err, "problem_mark", None)
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
             raise ConfigError(f"config file '{path}' is not valid YAML{where}") from None
+        if data is not None and not isinstance(data, dict):
+            raise ConfigError(
+                f"config file '{path}' holds a {type(data).__name__}, not a mapping of options "
+                "(model:, trainer:, ...; see configs/ for examples)"
+            )
 
 
 def _algorithm_hint(argv: list[str]) -> str | None:
@@ -160,17 +170,9 @@ def _user_error(err: Exception) -> str | None:
     return None
 
 
-def _envs_command(args: list[str]) -> int:
-    from offpcc_pl.envs.listing import print_env_table
-
-    family = args[0] if args else None
-    print_env_table(family)
-    return 0
-
-
 EXTRA_COMMANDS = {
-    "envs": _envs_command,
     # imported on first use: `offpcc-pl fit` never imports ray, matplotlib or imageio
+    "envs": lazy_command("envs"),
     "evaluate": lazy_command("evaluate"),
     "render": lazy_command("render"),
     "record": lazy_command("record"),

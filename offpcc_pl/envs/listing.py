@@ -17,6 +17,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from offpcc_pl.envs import CATALOG
+from offpcc_pl.envs.native_output import loads_mujoco, route_mujoco_warnings
+from offpcc_pl.errors import ConfigError, close_matches
 
 _EXTRA_PATTERN = re.compile(r"offpcc-pl\[(\w+)\]")
 
@@ -40,6 +42,8 @@ def space_dims(env_id: str) -> tuple[str, str]:
         is missing, or ``"error: …"`` when the env cannot be made.
     """
     try:
+        if loads_mujoco(gymnasium.spec(env_id)):
+            route_mujoco_warnings()  # not to MUJOCO_LOG.TXT in the current directory
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             env = gymnasium.make(env_id)
@@ -91,11 +95,14 @@ def print_env_table(family: str | None = None) -> None:
         family: show only this family (e.g. ``"dmc"``); None shows all.
 
     Raises:
-        ValueError: if ``family`` is not a known family.
+        ConfigError: if ``family`` is not a known family.
     """
     families = sorted({info.family for info in CATALOG.values()})
     if family is not None and family not in families:
-        raise ValueError(f"unknown family {family!r}; known families: {', '.join(families)}")
+        raise ConfigError(
+            f"unknown family '{family}'{close_matches(family, families)}; choose one of "
+            f"{', '.join(families)}, or none to list every id"
+        )
     table = Table(title="offpcc-pl environments")
     # Ids are what users copy: never cut them; the other columns fold on a narrow terminal.
     table.add_column("id", no_wrap=True, style="bold")

@@ -8,9 +8,12 @@ Reward and termination are those of the underlying envs.
 
 from __future__ import annotations
 
+from typing import Any
+
 import gymnasium
 
 from offpcc_pl.envs import register_env
+from offpcc_pl.envs.native_output import native_output_silenced
 from offpcc_pl.envs.wrappers import KeepIndices
 
 BULLET_HINT = "pip install 'offpcc-pl[bullet]'"
@@ -43,9 +46,22 @@ def make_bullet_p(
             f"pybullet locomotion environments need pybullet-envs-gymnasium ({error}); "
             f"install it with: {BULLET_HINT}"
         ) from error
-    # .unwrapped: our registration adds the time limit and gymnasium's checkers.
-    base_env = gymnasium.make(base_id, render_mode=render_mode).unwrapped
-    return KeepIndices(base_env, list(indices))
+    # .unwrapped: our registration adds the time limit and gymnasium's checkers. Making it
+    # imports pybullet, which prints its build time from C.
+    with native_output_silenced():
+        base_env = gymnasium.make(base_id, render_mode=render_mode).unwrapped
+    return KeepIndices(QuietConnect(base_env), list(indices))
+
+
+class QuietConnect(gymnasium.Wrapper):
+    """A pybullet-envs env connects its physics client at its first reset, where pybullet
+    prints ``argv[0]=`` from C: that reset runs with the C output silenced."""
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        if self.env.unwrapped.physicsClientId >= 0:
+            return self.env.reset(**kwargs)
+        with native_output_silenced():
+            return self.env.reset(**kwargs)
 
 
 def register() -> None:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
-from collections.abc import Iterator
 from typing import Literal
 
 import gymnasium
 import numpy as np
 
+from offpcc_pl.envs.native_output import loads_mujoco, route_mujoco_warnings
 from offpcc_pl.envs.wrappers import PreviousAction, is_image_space
 from offpcc_pl.errors import ConfigError, close_matches
 
@@ -46,25 +43,6 @@ def check_env_id(env_id: str) -> gymnasium.envs.registration.EnvSpec:
         ) from None
 
 
-@contextlib.contextmanager
-def _bullet_connect_quiet(spec: gymnasium.envs.registration.EnvSpec) -> Iterator[None]:
-    """pybullet's ``connect(options=...)`` prints ``argv[0]=`` from C on every env made, noise
-    in every run's output: point the process's stdout at /dev/null while a bullet env is made."""
-    if "bullet" not in str(spec.entry_point) and "bumps" not in str(spec.entry_point):
-        yield
-        return
-    sys.stdout.flush()
-    saved = os.dup(1)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
-        yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(devnull)
-
-
 TEST_SEED = 10_000  # evaluation episode i resets with seed TEST_SEED + i (never the train RNGs)
 
 HistoryInputs = Literal["obs", "obs_act", "obs_act_rew"]
@@ -83,8 +61,9 @@ def make_env(
     """
     spec = check_env_id(env_id)
     try:
-        with _bullet_connect_quiet(spec):
-            env = gymnasium.make(env_id, render_mode=render_mode)
+        if loads_mujoco(spec):
+            route_mujoco_warnings()  # not to MUJOCO_LOG.TXT in the current directory
+        env = gymnasium.make(env_id, render_mode=render_mode)
     except (gymnasium.error.DependencyNotInstalled, ImportError) as err:
         raise ConfigError(f"env '{env_id}' needs a missing dependency: {err}") from None
     obs_space, act_space = env.observation_space, env.action_space

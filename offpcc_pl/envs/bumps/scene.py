@@ -49,8 +49,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-import pybullet
-from pybullet_utils.bullet_client import BulletClient
+
+from offpcc_pl.envs.native_output import native_output_silenced
+
+with native_output_silenced():  # pybullet prints its build time from C when imported
+    import pybullet
+    from pybullet_utils.bullet_client import BulletClient
 
 TIME_STEP = 1.0 / 240.0  # physics step (s), as the original
 # Finger speed (m/s) of the original against the carriage y: a cubic fitted to the speeds
@@ -186,7 +190,8 @@ class BumpsScene:
             render_mode: None, ``"human"`` or ``"rgb_array"``.
         """
         self.render_mode = render_mode
-        self.client = BulletClient(pybullet.GUI if render_mode == "human" else pybullet.DIRECT)
+        with native_output_silenced():  # connecting prints "argv[0]=" from C
+            self.client = BulletClient(pybullet.GUI if render_mode == "human" else pybullet.DIRECT)
         self.client.setGravity(0.0, 0.0, -9.8)
         self.client.setTimeStep(TIME_STEP)
         # Sorted pairs make the contact solver order independent of history (reproducibility).
