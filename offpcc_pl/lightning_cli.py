@@ -7,7 +7,7 @@ import netrc
 import os
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import urlsplit
 
 import torch
 from jsonargparse import Namespace
@@ -30,6 +30,7 @@ from offpcc_pl.envs.make import check_env_id
 from offpcc_pl.errors import CheckpointError, ConfigError, close_matches
 from offpcc_pl.loop import ReplayCallback
 from offpcc_pl.monitor import EnvStepProgressBar
+from offpcc_pl.option_checks import check_cli_options
 from offpcc_pl.outputs import (
     BEST_CKPT,
     LAST_CKPT,
@@ -74,19 +75,19 @@ def run_group(config: Namespace) -> str:
 
 
 def wandb_logged_in() -> bool:
-    """Whether wandb finds credentials: ``WANDB_API_KEY``, ``WANDB_IDENTITY_TOKEN_FILE``, or
-    the W&B host (``WANDB_BASE_URL``, default api.wandb.ai) in the netrc file (``$NETRC``,
-    else ``~/.netrc``), where ``wandb login`` keeps the key."""
+    """Whether wandb finds credentials as it looks for them: ``WANDB_API_KEY``,
+    ``WANDB_IDENTITY_TOKEN_FILE``, or a key for the W&B server (``WANDB_BASE_URL``, default
+    api.wandb.ai, as host[:port]) in the netrc file (``$NETRC``, else ``~/.netrc``), where
+    ``wandb login`` keeps it."""
     if os.environ.get("WANDB_API_KEY") or os.environ.get("WANDB_IDENTITY_TOKEN_FILE"):
         return True
-    host = urlparse(os.environ.get("WANDB_BASE_URL") or "https://api.wandb.ai").hostname
+    server = urlsplit(os.environ.get("WANDB_BASE_URL") or "https://api.wandb.ai").netloc
     path = Path(os.environ.get("NETRC") or Path.home() / ".netrc").expanduser()
     try:
-        return netrc.netrc(path).authenticators(host or "") is not None
-    except netrc.NetrcParseError:  # e.g. permissions netrc refuses: wandb reads it still
-        return f"machine {host}" in path.read_text(errors="ignore")
-    except OSError:
+        entry = netrc.netrc(path).authenticators(server)
+    except (OSError, netrc.NetrcParseError):  # wandb too reads no key from it then
         return False
+    return entry is not None and bool(entry[2])
 
 
 def wandb_offline_unless_logged_in(logger: WandbLogger) -> None:
@@ -340,6 +341,7 @@ class OffpccCLI(LightningCLI):
         super().parse_arguments(parser, args)
         subcommand = self.config.get("subcommand") or ""
         config = self.config.get(subcommand, self.config)
+        check_cli_options(config)
         model = config.get("model")
         if isinstance(model, Namespace) and model.get("init_args") is not None:
             check_env_id(model.init_args.env_id)

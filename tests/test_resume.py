@@ -149,7 +149,8 @@ def test_divergence_guard_checks_every_n_updates_and_names_the_loss() -> None:
     isfinite = torch.isfinite
     torch.isfinite = lambda t: checks.append(1) or isfinite(t)
     try:
-        with pytest.raises(TrainingDiverged, match=r"critic .*between updates 10 and 20"):
+        named_once = r"critic, actor and alpha losses became NaN/inf between updates 10 and 20"
+        with pytest.raises(TrainingDiverged, match=named_once):
             quiet_trainer(100).fit(module)
     finally:
         torch.isfinite = isfinite
