@@ -417,6 +417,7 @@ class OffpccCLI(LightningCLI):
                 init.setdefault("group", group)
                 if not init.get("name"):
                     init["name"] = f"{group}-seed{config.seed_everything}"
-                init["dir"] = root
-                logger._save_dir = root
+                if init.get("dir") in (None, "."):  # a save_dir the user gave is kept
+                    init["dir"] = root
+                    logger._save_dir = root
         return loggers

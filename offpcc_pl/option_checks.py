@@ -123,6 +123,16 @@ def check_trainer_options(trainer: Namespace) -> None:
     limit = trainer.get("limit_train_batches")
     if isinstance(limit, int) and not isinstance(limit, bool) and limit < 1:
         raise _refuse("--trainer.limit_train_batches", limit, "an epoch is at least one env step")
+    interval = trainer.get("val_check_interval")
+    if isinstance(interval, int) and not isinstance(interval, bool) and interval < 1:
+        raise _refuse(
+            "--trainer.val_check_interval",
+            interval,
+            "evaluate every N >= 1 env steps, or leave it out (at each epoch end)",
+        )
+    nodes = trainer.get("num_nodes")
+    if nodes is not None and nodes != 1:
+        raise _refuse("--trainer.num_nodes", nodes, "offpcc-pl trains on one node; use 1")
     every = trainer.get("check_val_every_n_epoch")
     if every is not None and every < 1:
         raise _refuse(

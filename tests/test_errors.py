@@ -259,6 +259,8 @@ TRAINER_OPTIONS: list[tuple[str, str, str]] = [
     ("limit_train_batches", "0", "at least one env step"),
     ("limit_train_batches", "-5", "at least one env step"),
     ("check_val_every_n_epoch", "0", "N >= 1"),
+    ("val_check_interval", "0", "N >= 1"),
+    ("num_nodes", "0", "one node"),
     ("num_sanity_val_steps", "-5", "-1"),
     ("min_epochs", "5", "--trainer.max_epochs 1"),
 ]
@@ -495,3 +497,19 @@ def test_a_diverged_run_names_each_loss_once(workdir: Path) -> None:
     names = re.split(r", | and ", losses.group(1))
     assert "critic" in names and len(names) == len(set(names)), line
     assert all(re.fullmatch(r"[a-z]+", name) for name in names), line
+
+
+def test_wandb_files_go_where_the_user_said(wandb_home: FakeWandbServer, workdir: Path) -> None:
+    """A ``save_dir`` given to the W&B logger is kept; without one, W&B writes in the run."""
+    text = CONFIG.read_text().replace(
+        "project: offpcc-pl", f"project: offpcc-pl\n        save_dir: {workdir / 'mine'}"
+    )
+    assert "save_dir" in text
+    (workdir / "mine.yaml").write_text(text)
+    out = run_cli("fit", "--config", "mine.yaml", *SHORT, *ROOT, cwd=workdir)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert [p.name.split("-")[0] for p in (workdir / "mine" / "wandb").glob("*run-*")] == [
+        "offline"
+    ]
+    assert not (workdir / "run" / "wandb").exists()
+    assert sorted(p.name for p in workdir.iterdir()) == ["mine", "mine.yaml", "run"]
