@@ -23,18 +23,19 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import Callback
 
-from offpcc_pl.buffers import EpisodeBuffer, TransitionBuffer
-from offpcc_pl.envs.make import TEST_SEED, make_env
-from offpcc_pl.envs.wrappers import is_image_space
-from offpcc_pl.envstate import env_state, load_env_state
-from offpcc_pl.errors import CheckpointError
-from offpcc_pl.monitor import flush_loggers, log_at_env_step
-from offpcc_pl.replay_memory import (
+from offpcc_pl.buffers import (
+    EpisodeBuffer,
+    TransitionBuffer,
     available_memory,
     check_replay_fits,
     default_capacity,
     item_bytes,
 )
+from offpcc_pl.envs.make import TEST_SEED, make_env
+from offpcc_pl.envs.state import env_state, load_env_state
+from offpcc_pl.envs.wrappers import is_image_space
+from offpcc_pl.errors import CheckpointError
+from offpcc_pl.monitor import flush_loggers, log_at_env_step
 from offpcc_pl.rollout import play_episode
 
 if TYPE_CHECKING:

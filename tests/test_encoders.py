@@ -7,10 +7,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from offpcc_pl.buffers import EpisodeBuffer, TransitionBuffer
+from offpcc_pl.buffers import (
+    EpisodeBuffer,
+    TransitionBuffer,
+    check_replay_fits,
+    default_capacity,
+    item_bytes,
+)
 from offpcc_pl.encoders import ConvEncoder, conv_output_size, random_shift, shift_images
 from offpcc_pl.errors import ConfigError
-from offpcc_pl.replay_memory import check_replay_fits, default_capacity, item_bytes
 
 
 def test_conv_encoder_is_the_seeds_network() -> None:

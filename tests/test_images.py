@@ -18,7 +18,7 @@ from gymnasium.envs.classic_control import PendulumEnv
 
 from offpcc_pl.algorithms import ALGORITHMS, SAC, OffPolicyModule
 from offpcc_pl.algorithms.update import embed_images
-from offpcc_pl.buffers import TransitionBuffer
+from offpcc_pl.buffers import TransitionBuffer, default_capacity
 from offpcc_pl.commands.evaluate import evaluate_command
 from offpcc_pl.commands.record import record_command
 from offpcc_pl.encoders import ConvEncoder
@@ -26,7 +26,6 @@ from offpcc_pl.envs.make import TEST_SEED, make_env
 from offpcc_pl.errors import ConfigError
 from offpcc_pl.loop import ReplayCallback
 from offpcc_pl.policy import export_module, load_policy
-from offpcc_pl.replay_memory import default_capacity
 from offpcc_pl.rollout import play_episode
 from tests.test_loop import quiet_trainer
 from tests.test_recurrent import detached_update

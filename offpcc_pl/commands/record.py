@@ -63,8 +63,7 @@ def _record(argv: list[str]) -> int:
     out = check_output_dir(args.out or run_dir / "videos", "--out")
     names = [video_name(env_id, i) for i in range(args.episodes)]
     check_new_files(out, names, "--out", args.overwrite)
-    from offpcc_pl.commands.render import has_display
-    from offpcc_pl.envs.dmc import use_egl_when_headless
+    from offpcc_pl.envs.rendering import has_display, use_egl_when_headless
 
     use_egl_when_headless()  # before any MuJoCo renderer is created
     if not has_display():  # pygame (classic control) renders off-screen without a window

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
-
 from offpcc_pl.commands.common import (
     add_source_args,
     check_source,
@@ -14,6 +11,7 @@ from offpcc_pl.commands.common import (
     positive_int,
     run_command,
 )
+from offpcc_pl.envs.rendering import has_display
 from offpcc_pl.errors import ConfigError
 from offpcc_pl.rollout import play_episode
 
@@ -24,13 +22,6 @@ def _parser():
     parser.add_argument("--episodes", type=positive_int, default=1, help="episodes to show")
     parser.add_argument("--env_id", help="render another env id (default: the training env)")
     return parser
-
-
-def has_display() -> bool:
-    """False on Linux/BSD without X11 or Wayland; macOS and Windows always have a screen."""
-    if not sys.platform.startswith(("linux", "freebsd", "openbsd")):
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def _render(argv: list[str]) -> int:

@@ -12,7 +12,6 @@ steps, i.e. 200 agent steps at frame_skip 5), which is a truncation; the registe
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any, SupportsFloat
 
@@ -22,24 +21,13 @@ from gymnasium import spaces
 from gymnasium.wrappers import FlattenObservation, ReshapeObservation
 
 from offpcc_pl.envs import register_env
+from offpcc_pl.envs.rendering import use_egl_when_headless
 from offpcc_pl.envs.wrappers import ConcatFrames, partially_observed
 
 DMC_HINT = "pip install 'offpcc-pl[dmc]'"
 # dmc2gym's defaults for pixel observations.
 IMAGE_SIZE = 84
 RGB_TO_GRAY = np.array([0.2989, 0.5870, 0.1140], dtype=np.float32)
-
-
-def use_egl_when_headless() -> None:
-    """Default ``MUJOCO_GL`` to ``egl`` on a machine without a display.
-
-    Without a display MuJoCo's default GLFW backend cannot create a context, so offscreen
-    rendering (``render_mode="rgb_array"``, pixel observations) fails. A value the user set is
-    kept. It must run before ``dm_control`` is first imported: dm_control picks its backend on
-    import.
-    """
-    if "MUJOCO_GL" not in os.environ and not os.environ.get("DISPLAY"):
-        os.environ["MUJOCO_GL"] = "egl"
 
 
 def _import_suite() -> Any:

@@ -132,7 +132,7 @@ class _MujocoTopEnv(gymnasium.Env[np.ndarray, np.ndarray]):
     def _load(self, xml: str) -> tuple[Any, Any]:
         """Compile ``xml`` and return ``(model, data)``."""
         if self.render_mode == "rgb_array":
-            from offpcc_pl.envs.dmc import use_egl_when_headless
+            from offpcc_pl.envs.rendering import use_egl_when_headless
 
             use_egl_when_headless()
         import mujoco

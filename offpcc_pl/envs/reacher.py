@@ -133,7 +133,7 @@ def make_reacher(
             f"unknown reacher variant {variant!r}; use 'mdp', 'pomdp-v0' or 'pomdp-v1'"
         )
     if render_mode == "rgb_array":
-        from offpcc_pl.envs.dmc import use_egl_when_headless
+        from offpcc_pl.envs.rendering import use_egl_when_headless
 
         use_egl_when_headless()
     # Imported here so that importing offpcc_pl does not load MuJoCo.
