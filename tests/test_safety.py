@@ -273,6 +273,23 @@ def test_validate_plays_the_run_directory_checkpoint(
     assert "test/episode_return" in out.stdout
 
 
+def test_wandb_joins_once_the_run_is_set_up(trained: Path, workdir: Path) -> None:
+    """The W&B logger, held back while a run is set up, still records the run's options and
+    curves (fit) and the evaluated checkpoint's returns (validate)."""
+    wandb = ["--trainer.logger", "WandbLogger", *ROOT, "run"]
+    out = run_cli("fit", *SAC, "--trainer.max_epochs", "1", *wandb, cwd=workdir)
+    assert out.returncode == 0, out.stderr[-3000:]
+    out = run_cli("validate", *SAC, *wandb, "--ckpt_path", "best", cwd=workdir)
+    assert out.returncode == 0, out.stderr[-3000:]
+    runs = sorted((workdir / "run" / "wandb").glob("offline-run-*/run-*.wandb"))
+    assert len(runs) == 2  # one each, offline (conftest sets WANDB_MODE)
+    fitted, validated = (path.read_bytes() for path in runs)
+    for key in (b"hidden_sizes", b"test/episode_return", b"loss/critic", b"time/env_steps"):
+        assert key in fitted, key
+    for key in (b"hidden_sizes", b"test/episode_return"):
+        assert key in validated, key
+
+
 # -- 1, 2, 5: the policy commands ----------------------------------------------------------------
 
 OVERWRITE = ["choose another path", "--overwrite"]
