@@ -222,10 +222,10 @@ LIGHTNING_REFUSALS: dict[str, tuple[str, list[str], list[str], bool]] = {
         ["--trainer.limit_train_batches 0.5"],
         True,
     ),
-    "validation at a fraction": (
+    "an endless epoch": (
         "empty",
-        ["fit", *SAC, *ROOT, "new", "--trainer.val_check_interval", "0.5"],
-        ["--trainer.val_check_interval 0.5"],
+        ["fit", *SAC, *ROOT, "new", "--trainer.limit_train_batches", "1.0"],
+        ["--trainer.limit_train_batches 1.0"],
         True,
     ),
     "validation after the epoch": (
@@ -488,12 +488,12 @@ def test_multifit_retries_a_start_that_saved_no_checkpoint(tmp_path: Path) -> No
 
 def test_output_names_are_those_the_writers_use() -> None:
     from offpcc_pl import outputs, policy
-    from offpcc_pl.checkpointing import LAST, run_checkpoints
+    from offpcc_pl.checkpointing.savers import run_checkpoints
     from offpcc_pl.commands.export import EXPORT_FILES
     from offpcc_pl.commands.runs import CSV_DIR
 
     saved = {f"{callback.filename}.ckpt" for callback in run_checkpoints("run")}
-    assert saved == {outputs.LAST_CKPT, outputs.BEST_CKPT} and outputs.LAST_CKPT == LAST
+    assert saved == {outputs.LAST_CKPT, outputs.BEST_CKPT}
     assert outputs.CSV_DIR == CSV_DIR
     assert outputs.POLICY_DIR == policy.POLICY_DIR
     assert set(EXPORT_FILES) == {policy.POLICY_FILE, policy.ACTOR_FILE, policy.SUMMARIZER_FILE}
