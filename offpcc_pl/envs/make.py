@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Literal
 
 import gymnasium
 import numpy as np
 
+from offpcc_pl.envs import CATALOG
 from offpcc_pl.envs.native_output import loads_mujoco, route_mujoco_warnings
 from offpcc_pl.envs.wrappers import PreviousAction, is_image_space
 from offpcc_pl.errors import ConfigError, close_matches
@@ -63,7 +65,10 @@ def make_env(
     try:
         if loads_mujoco(spec):
             route_mujoco_warnings()  # not to MUJOCO_LOG.TXT in the current directory
-        env = gymnasium.make(env_id, render_mode=render_mode)
+        with warnings.catch_warnings():
+            if env_id in CATALOG:  # our -v0 / -v1 are variants of a task, not revisions
+                warnings.filterwarnings("ignore", message=".*is out of date.*")
+            env = gymnasium.make(env_id, render_mode=render_mode)
     except (gymnasium.error.DependencyNotInstalled, ImportError) as err:
         raise ConfigError(f"env '{env_id}' needs a missing dependency: {err}") from None
     obs_space, act_space = env.observation_space, env.action_space
