@@ -258,7 +258,8 @@ def check_trainer(trainer: Namespace) -> None:
 def check_epoch_length(trainer: Namespace) -> None:
     """The epoch options Lightning checks only once the run's logs are written: an epoch is
     an endless replay stream cut after ``limit_train_batches`` env steps, which has no
-    length to take a fraction of."""
+    length to take a fraction of (1.0 would never end), and evaluations within it come at
+    most that many env steps apart."""
     limit = trainer.get("limit_train_batches")
     if isinstance(limit, float):
         raise ConfigError(
@@ -266,11 +267,6 @@ def check_epoch_length(trainer: Namespace) -> None:
             "(e.g. 1000), not a fraction"
         )
     interval = trainer.get("val_check_interval")
-    if isinstance(interval, float) and interval != 1.0:
-        raise ConfigError(
-            f"--trainer.val_check_interval {interval}: give a whole number of env steps "
-            "between evaluations, or 1.0 (at each epoch end)"
-        )
     validates = trainer.get("check_val_every_n_epoch", 1) is not None and (
         trainer.get("limit_val_batches") is None or trainer.get("limit_val_batches") > 0
     )
