@@ -50,8 +50,7 @@ from torch import nn
 from offpcc_pl.algorithms import RSAC, SAC
 from offpcc_pl.algorithms.base import OffPolicyModule
 from offpcc_pl.envs.make import make_env
-from offpcc_pl.loop import ReplayCallback, make_buffer
-from offpcc_pl.monitor import find_replay
+from offpcc_pl.loop import ReplayCallback, find_replay, make_buffer
 
 warnings.filterwarnings("ignore")
 HIDDEN = 256

@@ -1,16 +1,61 @@
-"""Callbacks the CLI adds to every ``fit``: policy export and the wandb x axis."""
+"""Callbacks the CLI adds to a run beside the replay callback and the checkpoints: the
+progress bar in env steps, the policy export at the end of ``fit``, the wandb x axis, and the
+loggers that join once the run is set up."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
+from typing import Any
 
 import pytorch_lightning as pl
-from pytorch_lightning.callbacks import Callback
+from pytorch_lightning.callbacks import Callback, RichProgressBar
 from pytorch_lightning.loggers import Logger, WandbLogger
 from pytorch_lightning.utilities import rank_zero_info
 
-from offpcc_pl.monitor import ENV_STEP_KEY, find_replay
+from offpcc_pl.loop import find_replay
+from offpcc_pl.monitor import ENV_STEP_KEY
 from offpcc_pl.policy import POLICY_DIR, export_module
+
+
+def steps_in_epoch(trainer: pl.Trainer) -> int:
+    """Train batches run in this epoch, which are env steps (one env step per batch)."""
+    return trainer.fit_loop.epoch_loop.batch_progress.current.ready
+
+
+def _fmt(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.1f}"
+
+
+class EnvStepProgressBar(RichProgressBar):
+    """Rich bar counting env steps (warm-up included) with the last train and test returns."""
+
+    def __init__(self, refresh_rate: int = 25) -> None:
+        super().__init__(refresh_rate=refresh_rate, leave=True)
+
+    def on_train_batch_end(
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
+        # Lightning passes the index of fetched batches, which stands still in warm-up and
+        # moves updates_per_step times per step: count env steps instead.
+        super().on_train_batch_end(trainer, pl_module, outputs, batch, steps_in_epoch(trainer) - 1)
+
+    def get_metrics(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict:
+        metrics = super().get_metrics(trainer, pl_module)
+        metrics.pop("v_num", None)
+        try:
+            replay = find_replay(trainer)
+        except RuntimeError:
+            return metrics
+        metrics["env_steps"] = replay.env_steps
+        metrics["train_return"] = _fmt(replay.last_train_return)
+        metrics["test_return"] = _fmt(replay.last_test_return)
+        return metrics
 
 
 class PolicyExport(Callback):

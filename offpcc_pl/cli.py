@@ -13,14 +13,13 @@ import sys
 import warnings
 from pathlib import Path
 
+from offpcc_pl.checkpointing.names import check_algorithm
 from offpcc_pl.commands import lazy_command
 from offpcc_pl.errors import (
-    ALGORITHM_NAMES,
     CheckpointWriteFailed,
     ConfigError,
     Interrupted,
     TrainingDiverged,
-    close_matches,
     parser_message,
 )
 
@@ -65,7 +64,7 @@ def check_config_files(argv: list[str]) -> None:
             )
 
 
-def _algorithm_hint(argv: list[str]) -> str | None:
+def check_model_flags(argv: list[str]) -> None:
     """Name an unknown ``--model X`` directly (jsonargparse's own message is long)."""
     for i, arg in enumerate(argv):
         value = None
@@ -73,17 +72,8 @@ def _algorithm_hint(argv: list[str]) -> str | None:
             value = argv[i + 1]
         elif arg.startswith("--model="):
             value = arg.split("=", 1)[1]
-        if (
-            value
-            and value.rsplit(".", 1)[-1] not in ALGORITHM_NAMES
-            and not value.endswith((".yaml", ".yml", ".json"))
-            and not value.startswith("{")
-        ):
-            return (
-                f"unknown algorithm '{value}'{close_matches(value, ALGORITHM_NAMES)}; "
-                f"choose one of {', '.join(ALGORITHM_NAMES)}"
-            )
-    return None
+        if value and not value.endswith((".yaml", ".yml", ".json")) and not value.startswith("{"):
+            check_algorithm(value)
 
 
 def _config_error(err: BaseException) -> ConfigError | None:
@@ -137,9 +127,7 @@ def main(argv: list[str] | None = None) -> None:
         from offpcc_pl.lightning_cli import OffpccCLI
 
         check_config_files(args)
-        hint = _algorithm_hint(args)
-        if hint:
-            raise ConfigError(hint)
+        check_model_flags(args)
         OffpccCLI(args=argv)  # None: LightningCLI reads sys.argv itself
     except Interrupted as err:
         print(f"offpcc-pl: interrupted by {err}", file=sys.stderr)

@@ -6,9 +6,6 @@ import difflib
 import re
 from collections.abc import Callable, Iterable
 
-# The algorithm classes, by the short names `--model` accepts (offpcc_pl.algorithms).
-ALGORITHM_NAMES = ("DDPG", "TD3", "SAC", "RDPG", "RTD3", "RSAC")
-
 
 class ConfigError(ValueError):
     """A bad input (id, option, value, file) that the user can fix."""

@@ -18,18 +18,18 @@ from pytorch_lightning.cli import LightningCLI
 from pytorch_lightning.loggers import CSVLogger, WandbLogger
 
 from offpcc_pl.algorithms import OffPolicyModule
-from offpcc_pl.checkpointing import (
-    AtomicCheckpointIO,
-    LastCheckpoint,
+from offpcc_pl.callbacks import EnvStepProgressBar, LoggersOnceSetUp, fit_callbacks
+from offpcc_pl.checkpointing.files import (
     check_same_run,
-    run_checkpoints,
+    read_checkpoint,
+    replay_state,
     run_identity,
 )
-from offpcc_pl.commands.fit_callbacks import LoggersOnceSetUp, fit_callbacks
+from offpcc_pl.checkpointing.names import algorithm_name, run_directory, run_group
+from offpcc_pl.checkpointing.savers import AtomicCheckpointIO, LastCheckpoint, run_checkpoints
 from offpcc_pl.envs.make import check_env_id
 from offpcc_pl.errors import CheckpointError, ConfigError, close_matches
 from offpcc_pl.loop import ReplayCallback
-from offpcc_pl.monitor import EnvStepProgressBar
 from offpcc_pl.option_checks import check_cli_options
 from offpcc_pl.outputs import (
     BEST_CKPT,
@@ -38,7 +38,6 @@ from offpcc_pl.outputs import (
     not_there_yet,
     run_contents,
 )
-from offpcc_pl.policy import read_checkpoint
 
 LIGHTNING_SUBCOMMANDS = ("fit", "validate", "test")
 # --ckpt_path last / best: the run directory's own files (Lightning's own "last" and "best"
@@ -68,10 +67,9 @@ for _name in ("pytorch_lightning.utilities.rank_zero", "lightning_fabric.utiliti
     logging.getLogger(_name).addFilter(_DropAdvertisement())
 
 
-def run_group(config: Namespace) -> str:
-    """``<env>-<algo>``: the run directory's parent and the W&B group."""
-    algo = config.model.class_path.rsplit(".", 1)[-1]
-    return f"{config.model.init_args.env_id}-{algo}"
+def env_and_algorithm(config: Namespace) -> tuple[str, str]:
+    """The env id and the algorithm's short name a run's config names."""
+    return config.model.init_args.env_id, algorithm_name(config.model.class_path)
 
 
 def wandb_logged_in() -> bool:
@@ -108,7 +106,7 @@ def root_dir(config: Namespace, subcommand: str) -> str:
     if root is None and subcommand != "fit" and ckpt and Path(ckpt).is_file():
         root = os.path.dirname(ckpt) or "."  # evaluating a saved run: log beside it
     if root is None:
-        root = os.path.join("checkpoints", run_group(config), f"seed{config.seed_everything}")
+        root = run_directory(*env_and_algorithm(config), config.seed_everything)
     return str(root)
 
 
@@ -189,14 +187,10 @@ def check_checkpoint(config: Namespace, subcommand: str) -> str | None:
             "it cannot continue a run; continue from last.ckpt (--ckpt_path last), or use it "
             "with validate, evaluate or export"
         )
-    replay = next(
-        (v for k, v in (checkpoint.get("callbacks") or {}).items() if "ReplayCallback" in k), {}
-    )
-    ReplayCallback.check_state(replay)
+    ReplayCallback.check_state(replay_state(checkpoint))
     model = config.get("model")
     if isinstance(model, Namespace) and model.get("init_args") is not None:
-        algorithm = model.class_path.rsplit(".", 1)[-1]
-        identity = run_identity(algorithm, dict(model.init_args))
+        identity = run_identity(algorithm_name(model.class_path), dict(model.init_args))
         check_same_run(checkpoint, identity, f"checkpoint '{ckpt_path}'")
     return ckpt_path
 
@@ -403,7 +397,7 @@ class OffpccCLI(LightningCLI):
         ]
         if not any(isinstance(lg, CSVLogger) for lg in loggers):
             loggers.insert(0, CSVLogger(save_dir=root, name="csv"))  # always written
-        group = run_group(config)
+        group = run_group(*env_and_algorithm(config))
         for logger in loggers:
             if isinstance(logger, WandbLogger):
                 wandb_offline_unless_logged_in(logger)

@@ -31,6 +31,7 @@ from offpcc_pl.buffers import (
     default_capacity,
     item_bytes,
 )
+from offpcc_pl.checkpointing.files import REPLAY_STATE_KEY
 from offpcc_pl.envs.make import TEST_SEED, make_env
 from offpcc_pl.envs.state import env_state, load_env_state
 from offpcc_pl.envs.wrappers import is_image_space
@@ -117,6 +118,18 @@ def make_buffer(
     if episode_len is None:
         return TransitionBuffer(obs_shape, act_dim, capacity, dtype)
     return EpisodeBuffer(obs_shape, act_dim, capacity, episode_len, dtype)
+
+
+def find_replay(trainer: pl.Trainer) -> ReplayCallback:
+    """The trainer's replay callback, whose env-step counter and last returns the progress
+    bar and the policy export read (the module is handed it at setup instead)."""
+    for callback in trainer.callbacks:
+        if isinstance(callback, ReplayCallback):
+            return callback
+    raise RuntimeError(
+        "no replay callback: pass callbacks=[offpcc_pl.loop.ReplayCallback()] to the Trainer "
+        "(the offpcc-pl CLI adds it)"
+    )
 
 
 class ReplayCallback(Callback):
@@ -251,6 +264,12 @@ class ReplayCallback(Callback):
     on_test_epoch_end = on_validation_epoch_end
 
     # -- checkpointing -----------------------------------------------------------------------
+
+    @property
+    def state_key(self) -> str:
+        """Where a checkpoint keeps this callback's state: one name for every reader
+        (:func:`offpcc_pl.checkpointing.files.replay_state`), whatever the class is called."""
+        return REPLAY_STATE_KEY
 
     STATE_KEYS = frozenset(
         {"buffer", "rng", "env_steps", "episodes", "train_seconds", "last_train_return"}

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from offpcc_pl.errors import ConfigError
 
-# The names a run directory's contents get from checkpointing.run_checkpoints, the
+# The names a run directory's contents get from checkpointing.savers.run_checkpoints, the
 # PolicyExport callback and the CSV logger (tests/test_safety.py holds them equal).
 LAST_CKPT = "last.ckpt"
 BEST_CKPT = "best.ckpt"

@@ -10,16 +10,14 @@ An export is a directory (``<run dir>/policy/`` by default) with
 - ``policy.yaml``: what is needed to rebuild them (algorithm, env id, dims, sizes).
 
 :func:`load_policy` reads such a directory, a run directory holding one, or a Lightning
-checkpoint (rebuilt from ``hyper_parameters`` + ``state_dict``), and needs only torch and
-:mod:`offpcc_pl.nets`. The export happens at the end of ``fit`` and on demand with
-``offpcc-pl export``.
+checkpoint (rebuilt from ``hyper_parameters`` + ``state_dict``), and needs only torch,
+:mod:`offpcc_pl.nets` and :mod:`offpcc_pl.checkpointing.files` (no Lightning). The export
+happens at the end of ``fit`` and on demand with ``offpcc-pl export``.
 """
 
 from __future__ import annotations
 
 import os
-import pickle
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -29,8 +27,10 @@ import torch
 import yaml
 from torch import Tensor, nn
 
+from offpcc_pl.checkpointing.files import atomic_write, read_checkpoint, replay_state
+from offpcc_pl.checkpointing.names import algorithm_name
 from offpcc_pl.encoders import ConvEncoder
-from offpcc_pl.errors import CheckpointError, ConfigError
+from offpcc_pl.errors import ConfigError
 from offpcc_pl.nets import DeterministicActor, GaussianActor, Hidden, Summarizer
 
 POLICY_DIR = "policy"
@@ -283,18 +283,6 @@ def build_policy(
 # -- export ------------------------------------------------------------------------------------
 
 
-def _atomic_write(path: Path, write: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            write(file)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
 def write_export(
     out_dir: str | os.PathLike,
     spec: PolicySpec,
@@ -305,14 +293,14 @@ def write_export(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().clone() for k, v in actor_state.items()}
-    _atomic_write(out / ACTOR_FILE, lambda f: torch.save(tensors, f))
+    atomic_write(out / ACTOR_FILE, lambda f: torch.save(tensors, f))
     stale = out / SUMMARIZER_FILE
     if summarizer_state is not None:
         rnn = {k: v.detach().cpu().clone() for k, v in summarizer_state.items()}
-        _atomic_write(stale, lambda f: torch.save(rnn, f))
+        atomic_write(stale, lambda f: torch.save(rnn, f))
     elif stale.exists():
         stale.unlink()
-    _atomic_write(out / POLICY_FILE, lambda f: f.write(spec.to_yaml().encode()))
+    atomic_write(out / POLICY_FILE, lambda f: f.write(spec.to_yaml().encode()))
     return out
 
 
@@ -328,45 +316,18 @@ def export_module(
     return write_export(out_dir, spec, actor_state, summarizer_state)
 
 
-def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """A Lightning checkpoint of ours, or a one-line :class:`CheckpointError`.
-
-    Always ``weights_only=True``: a checkpoint holds tensors and plain Python values only,
-    so loading one (from anyone) never runs code.
-    """
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        if "Unsupported global" not in str(err):  # e.g. "Unsupported operand": not a pickle
-            raise CheckpointError(f"checkpoint '{path}' is corrupt or unreadable") from None
-        found = [line for line in str(err).splitlines() if "Unsupported global" in line]
-        what = found[0].split("Unsupported", 1)[1].split(" was not")[0] if found else ""
-        raise CheckpointError(
-            f"checkpoint '{path}' holds more than tensors and plain data, refused "
-            f"({'unsupported' + what if what else 'not loadable with weights_only=True'})"
-        ) from None
-    except Exception as err:  # noqa: BLE001 - any other load failure means an unusable file
-        raise CheckpointError(
-            f"checkpoint '{path}' is corrupt or unreadable ({err.__class__.__name__})"
-        ) from None
-    if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("state_dict"), dict):
-        raise CheckpointError(f"checkpoint '{path}' is not a Lightning checkpoint of offpcc-pl")
-    return checkpoint
-
-
 def describe_checkpoint(
     path: str | os.PathLike,
 ) -> tuple[PolicySpec, dict[str, Tensor], dict[str, Tensor] | None]:
     """:func:`describe` applied to a Lightning checkpoint file (``weights_only`` load)."""
     checkpoint = read_checkpoint(Path(path))
     hparams = dict(checkpoint.get("hyper_parameters") or {})
-    algorithm = str(hparams.get("_class_path", "unknown")).rsplit(".", 1)[-1]
+    algorithm = algorithm_name(str(hparams.get("_class_path", "unknown")))
     try:
         spec, actor_state, summarizer_state = describe(algorithm, hparams, checkpoint["state_dict"])
     except (KeyError, ValueError) as err:
         raise ConfigError(f"checkpoint '{path}' holds no offpcc-pl actor ({err})") from None
-    replay = (checkpoint.get("callbacks") or {}).get("ReplayCallback") or {}
-    spec.env_steps = replay.get("env_steps")
+    spec.env_steps = (replay_state(checkpoint) or {}).get("env_steps")
     return spec, actor_state, summarizer_state
 
 

@@ -17,9 +17,9 @@ import torch
 from pytorch_lightning.callbacks import Callback
 
 from offpcc_pl.algorithms import SAC
-from offpcc_pl.checkpointing import LastCheckpoint
+from offpcc_pl.checkpointing.savers import LastCheckpoint
 from offpcc_pl.errors import Interrupted
-from offpcc_pl.monitor import find_replay
+from offpcc_pl.loop import find_replay
 from tests.conftest import SIGINT_IGNORED, run_cli, tiny_args, wait_for_file
 from tests.test_loop import quiet_trainer
 

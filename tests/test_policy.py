@@ -213,7 +213,7 @@ def test_wandb_logs_against_env_steps() -> None:
 
     from pytorch_lightning.loggers import WandbLogger
 
-    from offpcc_pl.commands.fit_callbacks import WandbEnvStepAxis
+    from offpcc_pl.callbacks import WandbEnvStepAxis
 
     calls: list[tuple[str, dict]] = []
     run = SimpleNamespace(define_metric=lambda name, **kwargs: calls.append((name, kwargs)))

@@ -14,12 +14,12 @@ import pytorch_lightning as pl
 import torch
 
 from offpcc_pl.algorithms import RSAC, SAC
-from offpcc_pl.checkpointing import AtomicCheckpointIO, check_same_run
+from offpcc_pl.checkpointing.files import check_same_run, read_checkpoint
+from offpcc_pl.checkpointing.savers import AtomicCheckpointIO
 from offpcc_pl.envs.make import make_env
 from offpcc_pl.envs.state import env_state, load_env_state
 from offpcc_pl.errors import CheckpointError, CheckpointWriteFailed, TrainingDiverged
 from offpcc_pl.loop import ReplayCallback, global_rng_state, set_global_rng_state
-from offpcc_pl.policy import read_checkpoint
 from tests.test_loop import quiet_trainer
 
 

@@ -7,7 +7,7 @@ from offpcc_pl.algorithms.ddpg import DDPG
 from offpcc_pl.algorithms.recurrent import RDPG, RSAC, RTD3
 from offpcc_pl.algorithms.sac import SAC
 from offpcc_pl.algorithms.td3 import TD3
-from offpcc_pl.errors import ALGORITHM_NAMES
+from offpcc_pl.checkpointing.names import ALGORITHM_NAMES
 
 ALGORITHMS = {cls.__name__: cls for cls in (DDPG, TD3, SAC, RDPG, RTD3, RSAC)}
 assert tuple(ALGORITHMS) == ALGORITHM_NAMES  # the CLI checks names without importing us

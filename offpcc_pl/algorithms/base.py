@@ -30,7 +30,7 @@ from offpcc_pl.algorithms.update import (
     target_pairs,
 )
 from offpcc_pl.buffers import Batch, EpisodeBuffer, TransitionBuffer
-from offpcc_pl.checkpointing import check_same_run, run_identity
+from offpcc_pl.checkpointing.files import check_same_run, run_identity
 from offpcc_pl.data import ReplayDataset, ResumableLoader
 from offpcc_pl.encoders import ConvEncoder
 from offpcc_pl.envs.make import HistoryInputs, make_env

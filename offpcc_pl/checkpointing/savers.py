@@ -1,11 +1,11 @@
-"""Checkpoints that lose no work: atomic writes, saves on SIGINT/SIGTERM and on a timer,
-plain-data loading, and a refusal to load another run's checkpoint."""
+"""Lightning's side of checkpoints: ``last.ckpt`` and ``best.ckpt`` written atomically, and
+saves on SIGINT/SIGTERM and on a timer, so that no interruption costs more than one env step.
+"""
 
 from __future__ import annotations
 
 import os
 import signal
-import tempfile
 import time
 from typing import Any
 
@@ -17,56 +17,10 @@ from pytorch_lightning.callbacks import Callback, ModelCheckpoint
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 from pytorch_lightning.utilities import rank_zero_info
 
-from offpcc_pl.errors import CheckpointError, CheckpointWriteFailed, Interrupted
-from offpcc_pl.monitor import find_replay, flush_loggers
-
-LAST = "last.ckpt"
-# What a checkpoint must share with the run that loads it: the algorithm, the env and
-# every option that changes a network's shape. Another run's checkpoint is refused with a
-# message naming both sides, rather than loaded into mismatched networks or resumed as if it
-# were this run.
-IDENTITY_KEYS = (
-    "env_id",
-    "hidden_sizes",
-    "summarizer",
-    "summarizer_layers",
-    "summarizer_hidden",
-    "share_summarizer",
-    "summarizer_inputs",
-    "image_embedding",
-)
-
-
-def _plain(value: Any) -> Any:
-    return [_plain(v) for v in value] if isinstance(value, tuple | list) else value
-
-
-def run_identity(algorithm: str, hparams: dict[str, Any]) -> dict[str, Any]:
-    """``{"algorithm": ..., "env_id": ..., ...}``: the keys two runs must agree on."""
-    identity = {"algorithm": algorithm}
-    identity.update({k: _plain(hparams[k]) for k in IDENTITY_KEYS if k in hparams})
-    return identity
-
-
-def check_same_run(checkpoint: dict[str, Any], identity: dict[str, Any], where: str) -> None:
-    """Refuse, in one line naming both sides, a checkpoint of another algorithm, env or size
-    (every checkpoint the modules write holds the identity of its run)."""
-    saved = checkpoint.get("run_identity")
-    if not isinstance(saved, dict):
-        raise CheckpointError(
-            f"{where}: the checkpoint holds no run identity, which offpcc-pl writes into "
-            "every checkpoint of a run; use a run's last.ckpt or best.ckpt"
-        )
-    diffs = [
-        f"{key} {saved.get(key)!r} there, {value!r} here"
-        for key, value in identity.items()
-        if key in saved and saved[key] != value
-    ]
-    if diffs:
-        raise CheckpointError(
-            f"{where}: the checkpoint is from another run ({'; '.join(diffs)}); start a new "
-            "run directory or resume with the checkpoint's own config"
-        )
+from offpcc_pl.checkpointing.files import atomic_write, read_checkpoint
+from offpcc_pl.errors import CheckpointWriteFailed, Interrupted
+from offpcc_pl.monitor import flush_loggers
+from offpcc_pl.outputs import LAST_CKPT
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -77,30 +31,19 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         self, checkpoint: dict[str, Any], path: _PATH, storage_options: Any | None = None
     ) -> None:
         path = os.fspath(path)
-        directory = os.path.dirname(path) or "."
-        os.makedirs(directory, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".ckpt")
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         try:
-            with os.fdopen(fd, "wb") as file:
-                torch.save(checkpoint, file)
-                file.flush()
-                os.fsync(file.fileno())  # on disk before the rename: survives a power loss
-            os.replace(tmp, path)  # atomic on POSIX and Windows
+            atomic_write(path, lambda file: torch.save(checkpoint, file))
         except OSError as err:  # disk full, quota, permissions: the previous file is intact
             reason = err.strerror or str(err)
             raise CheckpointWriteFailed(
                 f"could not write checkpoint '{path}' ({reason}); the previous one is intact - "
                 "free some space, then continue with --ckpt_path last"
             ) from None
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
 
     def load_checkpoint(
         self, path: _PATH, map_location: Any | None = None, weights_only: bool | None = None
     ) -> dict[str, Any]:
-        from offpcc_pl.policy import read_checkpoint
-
         return read_checkpoint(path)  # always weights_only: loading never runs code
 
 
@@ -218,8 +161,8 @@ class LastCheckpoint(Callback):
         """``last.ckpt`` beside the epoch-end one (the ``last`` ModelCheckpoint's dir)."""
         for callback in trainer.checkpoint_callbacks:
             if isinstance(callback, ModelCheckpoint) and callback.filename == "last":
-                return os.path.join(callback.dirpath, LAST)
-        return os.path.join(trainer.default_root_dir, LAST)
+                return os.path.join(callback.dirpath, LAST_CKPT)
+        return os.path.join(trainer.default_root_dir, LAST_CKPT)
 
     def on_train_batch_end(
         self,
@@ -245,10 +188,8 @@ class LastCheckpoint(Callback):
     def _stop(self, trainer: pl.Trainer) -> None:
         flush_loggers(trainer)
         name = signal.Signals(self.requested).name
-        try:
-            steps = f" at env step {find_replay(trainer).env_steps}"
-        except RuntimeError:
-            steps = ""
+        replay = getattr(trainer.lightning_module, "replay", None)  # handed over at setup
+        steps = "" if replay is None else f" at env step {replay.env_steps}"
         raise Interrupted(
             self.requested,
             f"{name}{steps}: saved {self.path(trainer)}; continue with --ckpt_path last",

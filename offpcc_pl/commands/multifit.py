@@ -23,12 +23,14 @@ from typing import IO, Any
 
 import yaml
 
+from offpcc_pl.checkpointing.names import algorithm_name, check_algorithm, run_directory
 from offpcc_pl.commands.common import EXIT_USAGE, make_parser, run_command
 from offpcc_pl.commands.runs import last_value, read_metric
 from offpcc_pl.envs.make import check_env_id
-from offpcc_pl.errors import ALGORITHM_NAMES, ConfigError, close_matches
+from offpcc_pl.errors import ConfigError
 from offpcc_pl.outputs import (
     CSV_DIR,
+    LAST_CKPT,
     check_output_dir,
     not_there_yet,
     remove_empty,
@@ -60,7 +62,7 @@ class Trial:
 
     @property
     def last_ckpt(self) -> Path:
-        return Path(self.run_dir) / "last.ckpt"
+        return Path(self.run_dir) / LAST_CKPT
 
     def command(self) -> list[str]:
         """The fit command, resuming from ``last.ckpt`` when it exists."""
@@ -152,7 +154,7 @@ def scan_fit_args(args: list[str], cwd: str) -> tuple[str | None, str, str | Non
             root = value
         else:
             env_id = value
-    return (None if algo is None else algo.rsplit(".", 1)[-1]), env_id, root
+    return (None if algo is None else algorithm_name(algo)), env_id, root
 
 
 def parse_grid(specs: list[str]) -> list[dict[str, str]]:
@@ -196,22 +198,12 @@ def plan_trials(
                 "the fit args name no algorithm: add --model SAC (or a --config with "
                 "model.class_path) after --"
             )
-        if algo not in ALGORITHM_NAMES:
-            raise ConfigError(
-                f"unknown algorithm '{algo}'{close_matches(algo, ALGORITHM_NAMES)}; choose one "
-                f"of {', '.join(ALGORITHM_NAMES)}"
-            )
-        if root is not None:
-            label = ",".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in point.items())
-            group_dir = Path(cwd, root, label) if label else Path(cwd, root)
-        else:  # the algorithm and env id are in the group name already
-            label = ",".join(
-                f"{k.rsplit('.', 1)[-1]}={v}" for k, v in point.items() if k not in NAMED_KEYS
-            )
-            group = f"{env_id}-{algo}" + (f"-{label}" if label else "")
-            group_dir = Path(cwd, "checkpoints", group)
+        check_algorithm(algo)
+        named = NAMED_KEYS if root is None else ()  # the default group name holds them already
+        label = ",".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in point.items() if k not in named)
         for seed in seeds:
-            run_dir = str((group_dir / f"seed{seed}").resolve())
+            path = run_directory(env_id, algo, seed, root, label)
+            run_dir = str(Path(cwd, path).resolve())
             trials.append(Trial(seed, run_dir, list(fit_args), cwd, dict(point)))
     run_dirs = [t.run_dir for t in trials]
     if len(set(run_dirs)) < len(run_dirs):
