@@ -68,17 +68,32 @@ HAS_CUDA = "this machine has a CUDA GPU"
 EXPECTED_SKIPS = frozenset({NO_CUDA, HAS_CUDA})
 
 
+def _fail_unexpected_skip(report: pytest.TestReport | pytest.CollectReport) -> None:
+    """Make ``report`` a failure when it is a skip whose reason is not an expected one."""
+    if not report.skipped or hasattr(report, "wasxfail"):
+        return
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    reason = reason.removeprefix("Skipped: ")
+    if reason not in EXPECTED_SKIPS:
+        report.outcome = "failed"
+        report.longrepr = (
+            f"skipped for '{reason}': a skip that is not one of {sorted(EXPECTED_SKIPS)} "
+            "hides a broken install; install the extras (README) or fix the test"
+        )
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
     report = yield
-    if report.skipped and isinstance(report.longrepr, tuple):  # not an xfail
-        reason = report.longrepr[2].removeprefix("Skipped: ")
-        if reason not in EXPECTED_SKIPS:
-            report.outcome = "failed"
-            report.longrepr = (
-                f"skipped for '{reason}': a skip that is not one of {sorted(EXPECTED_SKIPS)} "
-                "hides a broken install; install the extras (README) or fix the test"
-            )
+    _fail_unexpected_skip(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[None]:
+    """Module-level skips too (``pytest.importorskip`` at the top of a test file)."""
+    report = yield
+    _fail_unexpected_skip(report)
     return report
 
 

@@ -56,6 +56,18 @@ def test_only_named_skips_pass(tmp_path: Path) -> None:
     assert "skipped for 'no EGL'" in out.stdout
 
 
+def test_a_module_skipped_at_import_fails_the_run(tmp_path: Path) -> None:
+    module = tmp_path / "test_module_skip.py"
+    module.write_text('import pytest\n\npytest.importorskip("a_module_that_is_not_installed")\n')
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "tests.conftest", "-p", "no:cacheprovider",
+         "-q", str(module)],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert out.returncode != 0 and "skipped" not in out.stdout.splitlines()[-1], out.stdout
+    assert "skipped for 'could not import 'a_module_that_is_not_installed'" in out.stdout
+
+
 def test_a_variable_set_by_a_test() -> None:
     """Sets a variable the way a command run in-process does (no monkeypatch)."""
     assert "OFFPCC_SUITE_RULES_PROBE" not in os.environ
