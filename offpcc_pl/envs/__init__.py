@@ -1,79 +1,49 @@
 """Domains of offpcc, registered with gymnasium when ``offpcc_pl`` is imported.
 
-Each family module defines ``register()``, which calls :func:`register_env` for each of its
-ids. ``gymnasium.make("offpcc_pl:pbc-bumps-normal-pomdp-v0")`` works without importing
-``offpcc_pl`` first (gymnasium imports the module before the id lookup).
+Each family module defines ``register()``, which calls
+:func:`~offpcc_pl.envs.registry.register_env` for each of its ids. ``gymnasium.make(
+"offpcc_pl:pbc-bumps-normal-pomdp-v0")`` works without importing ``offpcc_pl`` first
+(gymnasium imports the module before the id lookup). A family imports its simulator only
+when one of its envs is made.
 """
 
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass
-from typing import Any
+from offpcc_pl.envs import (
+    bumps,
+    car,
+    cartpole,
+    dmc,
+    locomotion,
+    mujoco_top,
+    pendulum,
+    reacher,
+    water_maze,
+    wrappers,
+)
+from offpcc_pl.envs.registry import CATALOG, EnvInfo, register_env
 
-import gymnasium
+__all__ = ["CATALOG", "FAMILIES", "EnvInfo", "register_all", "register_env"]
 
 # Family modules, in the order `offpcc-pl envs` lists them.
 FAMILIES = (
-    "wrappers",
-    "pendulum",
-    "cartpole",
-    "water_maze",
-    "car",
-    "bumps",
-    "reacher",
-    "dmc",
-    "locomotion",
-    "mujoco_top",
+    wrappers,
+    pendulum,
+    cartpole,
+    water_maze,
+    car,
+    bumps,
+    reacher,
+    dmc,
+    locomotion,
+    mujoco_top,
 )
-
-
-@dataclass(frozen=True)
-class EnvInfo:
-    """What `offpcc-pl envs` shows for one registered id."""
-
-    env_id: str
-    family: str
-    hidden: str  # what the observation hides ("" for a fully observed task)
-    max_episode_steps: int | None
-
-
-CATALOG: dict[str, EnvInfo] = {}
-
-
-def register_env(
-    env_id: str,
-    entry_point: str,
-    *,
-    family: str,
-    hidden: str = "",
-    max_episode_steps: int | None = None,
-    kwargs: dict[str, Any] | None = None,
-) -> None:
-    """Register ``env_id`` with gymnasium and record it in :data:`CATALOG`.
-
-    Args:
-        env_id: gymnasium id, e.g. ``"pendulum-p-v0"``.
-        entry_point: ``"module:callable"`` string, imported lazily by gymnasium.
-        family: short family name shown by ``offpcc-pl envs``.
-        hidden: what the observation hides, for the listing ("" when fully observed).
-        max_episode_steps: time limit (truncation), or None for the env's own end only.
-        kwargs: constructor arguments.
-    """
-    if env_id not in gymnasium.registry:
-        gymnasium.register(
-            id=env_id,
-            entry_point=entry_point,
-            max_episode_steps=max_episode_steps,
-            kwargs=kwargs or {},
-        )
-    CATALOG[env_id] = EnvInfo(env_id, family, hidden, max_episode_steps)
 
 
 def register_all() -> None:
     """Register every family's ids (idempotent)."""
-    for name in FAMILIES:
-        importlib.import_module(f"{__name__}.{name}").register()
+    for family in FAMILIES:
+        family.register()
 
 
 register_all()

@@ -15,8 +15,9 @@ import gymnasium
 import numpy as np
 from gymnasium import spaces
 
-from offpcc_pl.envs import raster, register_env
+from offpcc_pl.envs import raster
 from offpcc_pl.envs.pendulum import angle_normalize
+from offpcc_pl.envs.registry import register_env
 from offpcc_pl.envs.wrappers import register_partial
 
 X_THRESHOLD = 2.4  # m, track half-length

@@ -20,7 +20,7 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.wrappers import FlattenObservation, ReshapeObservation
 
-from offpcc_pl.envs import register_env
+from offpcc_pl.envs.registry import register_env
 from offpcc_pl.envs.rendering import use_egl_when_headless
 from offpcc_pl.envs.wrappers import ConcatFrames, partially_observed
 

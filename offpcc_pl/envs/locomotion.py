@@ -12,8 +12,8 @@ from typing import Any
 
 import gymnasium
 
-from offpcc_pl.envs import register_env
 from offpcc_pl.envs.native_output import native_output_silenced
+from offpcc_pl.envs.registry import register_env
 from offpcc_pl.envs.wrappers import KeepIndices
 
 BULLET_HINT = "pip install 'offpcc-pl[bullet]'"

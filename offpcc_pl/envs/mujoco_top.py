@@ -28,7 +28,7 @@ import gymnasium
 import numpy as np
 from gymnasium import spaces
 
-from offpcc_pl.envs import register_env
+from offpcc_pl.envs.registry import register_env
 
 RenderMode = Literal["human", "rgb_array"]
 

@@ -15,7 +15,8 @@ import gymnasium
 import numpy as np
 from gymnasium import spaces
 
-from offpcc_pl.envs import raster, register_env
+from offpcc_pl.envs import raster
+from offpcc_pl.envs.registry import register_env
 from offpcc_pl.envs.wrappers import register_partial
 
 GRAVITY = 10.0  # m/s^2

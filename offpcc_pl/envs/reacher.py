@@ -22,7 +22,7 @@ import gymnasium
 import numpy as np
 from gymnasium import spaces
 
-from offpcc_pl.envs import register_env
+from offpcc_pl.envs.registry import register_env
 from offpcc_pl.envs.wrappers import KeepIndices
 
 MAX_EPISODE_STEPS = 50

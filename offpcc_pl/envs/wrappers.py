@@ -17,7 +17,7 @@ import gymnasium
 import numpy as np
 from gymnasium import spaces
 
-from offpcc_pl.envs import register_env
+from offpcc_pl.envs.registry import register_env
 
 ENTRY_POINT = "offpcc_pl.envs.wrappers:make_partial"
 

@@ -21,7 +21,7 @@ banner) only when one of these envs is made.
 
 from __future__ import annotations
 
-from offpcc_pl.envs import register_env
+from offpcc_pl.envs.registry import register_env
 
 
 def register() -> None:
