@@ -1,4 +1,5 @@
-"""Making training/evaluation environments and snapshotting them for exact resume."""
+"""Making training and evaluation environments: actions in [-1, 1], the observed history, seeds
+of the evaluation episodes (an env's state for exact resume is :mod:`offpcc_pl.envs.state`)."""
 
 from __future__ import annotations
 
