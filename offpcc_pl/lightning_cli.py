@@ -20,6 +20,7 @@ from pytorch_lightning.loggers import CSVLogger, WandbLogger
 from offpcc_pl.algorithms import OffPolicyModule
 from offpcc_pl.callbacks import EnvStepProgressBar, LoggersOnceSetUp, fit_callbacks
 from offpcc_pl.checkpointing.files import (
+    check_checkpoint_file,
     check_same_run,
     read_checkpoint,
     replay_state,
@@ -137,16 +138,7 @@ def _checkpoint_file(ckpt_path: str, root: str) -> str:
                 "(or --seed_everything), or give a checkpoint file"
             )
         return path
-    if Path(ckpt_path).is_dir():
-        raise ConfigError(
-            f"--ckpt_path '{ckpt_path}' is a directory; give a checkpoint file "
-            f"(e.g. {os.path.join(ckpt_path, LAST_CKPT)}) or last / best"
-        )
-    if not Path(ckpt_path).is_file():
-        raise ConfigError(
-            f"checkpoint '{ckpt_path}' does not exist (--ckpt_path takes last, best or a "
-            "checkpoint file)"
-        )
+    check_checkpoint_file(ckpt_path, "last, best or a checkpoint file", "or last / best")
     return ckpt_path
 
 

@@ -15,7 +15,7 @@ from typing import IO, Any
 
 import torch
 
-from offpcc_pl.errors import CheckpointError
+from offpcc_pl.errors import CheckpointError, ConfigError
 
 # What a checkpoint must share with the run that loads it: the algorithm, the env and
 # every option that changes a network's shape. Another run's checkpoint is refused with a
@@ -117,3 +117,22 @@ def check_same_run(checkpoint: dict[str, Any], identity: dict[str, Any], where: 
             f"{where}: the checkpoint is from another run ({'; '.join(diffs)}); start a new "
             "run directory or resume with the checkpoint's own config"
         )
+
+
+def check_checkpoint_file(path: str, takes: str, instead: str) -> None:
+    """``--ckpt_path PATH`` names a checkpoint file that exists, or is refused in one line.
+
+    Args:
+        path: the value given.
+        takes: what ``--ckpt_path`` accepts in this command, e.g. ``"last, best or a
+            checkpoint file"``.
+        instead: the other way out for a directory, e.g. ``"or last / best"``.
+    """
+    if os.path.isdir(path):
+        example = os.path.join(path, "last.ckpt")
+        raise ConfigError(
+            f"--ckpt_path '{path}' is a directory; give a checkpoint file (e.g. {example}) "
+            f"{instead}"
+        )
+    if not os.path.isfile(path):
+        raise ConfigError(f"checkpoint '{path}' does not exist (--ckpt_path takes {takes})")

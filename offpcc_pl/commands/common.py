@@ -88,16 +88,14 @@ def add_overwrite_arg(parser: argparse.ArgumentParser, what: str) -> None:
 def check_checkpoint_file(path: str) -> None:
     """``--ckpt_path``: a checkpoint file that exists (these commands know no run, so
     ``last`` and ``best`` are paths here: ``RUN/last.ckpt``, or ``--policy RUN``)."""
-    if Path(path).is_dir():
-        raise ConfigError(
-            f"--ckpt_path '{path}' is a directory; give a checkpoint file "
-            f"(e.g. {Path(path) / 'last.ckpt'}), or use --policy {path}"
-        )
-    if not Path(path).is_file():
-        raise ConfigError(
-            f"checkpoint '{path}' does not exist (--ckpt_path takes a checkpoint file such as "
-            "RUN/last.ckpt or RUN/best.ckpt; --policy takes a run or policy directory)"
-        )
+    from offpcc_pl.checkpointing.files import check_checkpoint_file as check_file
+
+    check_file(
+        path,
+        "a checkpoint file such as RUN/last.ckpt or RUN/best.ckpt; --policy takes a run or "
+        "policy directory",
+        f"or use --policy {path}",
+    )
 
 
 def check_source(args: argparse.Namespace) -> Path:
