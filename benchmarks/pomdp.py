@@ -15,7 +15,7 @@ per seed, no second training loop):
 - ``sac-partial``: feed-forward SAC on the same partial observation (the lower reference);
 - ``sac-full``: feed-forward SAC on the full state (the upper reference; bump tasks have none).
 
-Every agent gets the task config's env-step budget. Run dirs are
+Every agent gets the row's env-step budget (``Task.steps``). Run dirs are
 ``<out>/<task>/<agent>/seed<k>``; re-running the command resumes unfinished runs from their
 ``last.ckpt`` and skips finished ones, so the suite can be stopped at any time. Each run ends
 with one evaluation of its final policy (``last.ckpt``) over ``--final_episodes`` (100)
@@ -49,7 +49,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from offpcc_pl.commands.plot import aggregate
 from offpcc_pl.commands.runs import Curve, read_metric, version_files
@@ -71,12 +70,14 @@ class Task:
     name: str
     partial_id: str
     full_id: str | None  # None: no full-state version (the bump tasks)
+    steps: int  # env steps of every run of the row (about a fifth of the paper's)
     paper_budget: int  # env steps of the paper's runs
     sac_config: str  # feed-forward SAC settings for the two references
     success: bool = False  # report the test success rate instead of the return
     rsac_seeds: int = 3  # seeds of the recurrent agents
     rsac_config: str | None = None  # the tuned config; default: configs/pomdp/<name>.yaml
     deviations: tuple[str, ...] = ()  # fit flags added to the recipe for this task
+    epoch_steps: int = 1000  # env steps between test evaluations
 
     @property
     def config(self) -> str:
@@ -105,12 +106,13 @@ BUMPS_DEVIATIONS = (
 TASKS = {
     t.name: t
     for t in (
-        Task("pendulum-p", "pendulum-p-v0", "pendulum-v0", 100_000, SAC_PENDULUM),
-        Task("pendulum-v", "pendulum-va-v0", "pendulum-v0", 100_000, SAC_PENDULUM),
+        Task("pendulum-p", "pendulum-p-v0", "pendulum-v0", 20_000, 100_000, SAC_PENDULUM),
+        Task("pendulum-v", "pendulum-va-v0", "pendulum-v0", 40_000, 100_000, SAC_PENDULUM),
         Task(
             "cartpole-balance-p",
             "dmc-cartpole-balance-p-v0",
             "dmc-cartpole-balance-v0",
+            20_000,
             200_000,
             SAC_POMDP,
         ),
@@ -118,6 +120,7 @@ TASKS = {
             "cartpole-balance-v",
             "dmc-cartpole-balance-va-v0",
             "dmc-cartpole-balance-v0",
+            40_000,
             200_000,
             SAC_POMDP,
         ),
@@ -125,6 +128,7 @@ TASKS = {
             "cartpole-swingup-p",
             "dmc-cartpole-swingup-p-v0",
             "dmc-cartpole-swingup-v0",
+            40_000,
             200_000,
             SAC_POMDP,
         ),
@@ -132,14 +136,16 @@ TASKS = {
             "cartpole-swingup-v",
             "dmc-cartpole-swingup-va-v0",
             "dmc-cartpole-swingup-v0",
+            100_000,
             200_000,
             SAC_POMDP,
         ),
-        Task("reacher-pomdp", "reacher-pomdp-v0", "reacher-mdp-v0", 200_000, SAC_POMDP),
+        Task("reacher-pomdp", "reacher-pomdp-v0", "reacher-mdp-v0", 40_000, 200_000, SAC_POMDP),
         Task(
             "watermaze",
             "water-maze-simple-pomdp-v0",
             "water-maze-simple-mdp-v0",
+            100_000,
             500_000,
             SAC_POMDP,
         ),
@@ -147,33 +153,35 @@ TASKS = {
             "push-r-bump",
             "pbc-bumps-normal-test-v0",
             None,
+            100_000,
             500_000,
             SAC_BUMPS,
             success=True,
             rsac_seeds=5,  # stalled seeds were seen here
             deviations=BUMPS_DEVIATIONS,
+            epoch_steps=5000,  # 50 test episodes each epoch
         ),
         Task(
             "bumps",
             "pbc-bumps-normal-pomdp-v0",
             None,
+            100_000,
             1_000_000,
             SAC_BUMPS,
             success=True,
             rsac_config="configs/rsac_bumps_fast.yaml",
             deviations=BUMPS_DEVIATIONS,
+            epoch_steps=5000,
         ),
     )
 }
 
 
 def budget(task: Task, args: argparse.Namespace) -> tuple[int, int]:
-    """``(epochs, env steps per epoch)``: the task's RSAC config, unless ``--steps`` and
-    ``--epoch_steps`` say otherwise."""
-    trainer = (yaml.safe_load((REPO / task.config).read_text()) or {}).get("trainer") or {}
-    per_epoch = args.epoch_steps or int(trainer.get("limit_train_batches", 1000))
-    steps = args.steps or int(trainer.get("max_epochs", 1)) * per_epoch
-    return max(1, steps // per_epoch), per_epoch
+    """``(epochs, env steps per epoch)``: the task's, unless ``--steps`` and ``--epoch_steps``
+    say otherwise."""
+    per_epoch = args.epoch_steps or task.epoch_steps
+    return max(1, (args.steps or task.steps) // per_epoch), per_epoch
 
 
 def agent_root(out: Path, task: Task, agent: str) -> Path:
@@ -729,8 +737,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--baseline_seeds", type=int, default=1, help="seeds of the SAC runs")
     parser.add_argument("--jobs", type=int, default=1, help="runs side by side")
     parser.add_argument("--ray", action="store_true", help="run each multifit on Ray Tune")
-    parser.add_argument("--steps", type=int, help="env steps per run (default: the config's)")
-    parser.add_argument("--epoch_steps", type=int, help="env steps per epoch (default: config)")
+    parser.add_argument("--steps", type=int, help="env steps per run (default: the row's)")
+    parser.add_argument("--epoch_steps", type=int, help="env steps per epoch (default: the row's)")
     parser.add_argument("--out", type=Path, default=REPO / "checkpoints/benchmarks/pomdp")
     parser.add_argument("--table", type=Path, default=REPO / "docs/pomdp.md")
     parser.add_argument("--png", type=Path, default=REPO / "docs/pomdp.png")
