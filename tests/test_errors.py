@@ -225,6 +225,25 @@ REFUSALS: dict[str, tuple[str, list[str], list[str], bool]] = {
         True,
     ),
     "record, frame rate 0": ("empty", ["record", "--policy", "run", "--fps", "0"], ["--fps"], True),
+    # an empty --env_id would fall back to the training env without a word
+    "evaluate, empty env id": (
+        "empty",
+        ["evaluate", "--policy", "run", "--env_id", ""],
+        ["--env_id", "empty string"],
+        True,
+    ),
+    "render, blank env id": (
+        "empty",
+        ["render", "--policy", "run", "--env_id", " "],
+        ["--env_id", "empty string"],
+        True,
+    ),
+    "record, unknown env id": (
+        "empty",
+        ["record", "--policy", "run", "--env_id", "Pendulum-v9"],
+        ["--env_id", "'Pendulum-v9'", "Pendulum-v1"],
+        True,
+    ),
     "export, unknown option": (
         "empty",
         ["export", "--ckpt_path", "run/last.ckpt", "--bogus"],

@@ -52,6 +52,20 @@ def positive_int(text: str) -> int:
     return value
 
 
+def env_id_arg(text: str) -> str:
+    """argparse type: a registered env id (an empty one would fall back to the training env
+    without a word)."""
+    from offpcc_pl.envs.make import check_env_id
+
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must name an env id, got an empty string")
+    try:
+        check_env_id(text)
+    except ConfigError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return text
+
+
 def run_command(command: str, body: Callable[[list[str]], int], args: list[str]) -> int:
     """Run ``body(args)`` and return its exit code: a :class:`ConfigError` becomes one line
     on stderr and code 2, argparse's exits (``--help``, usage errors) their code."""

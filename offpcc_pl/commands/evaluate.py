@@ -9,6 +9,7 @@ from pathlib import Path
 from offpcc_pl.commands.common import (
     add_overwrite_arg,
     add_source_args,
+    env_id_arg,
     load_source,
     make_parser,
     make_policy_env,
@@ -28,7 +29,9 @@ def _parser():
     )
     add_source_args(parser)
     parser.add_argument("--episodes", type=positive_int, default=10, help="episodes to play")
-    parser.add_argument("--env_id", help="evaluate on another env id (default: the training env)")
+    parser.add_argument(
+        "--env_id", type=env_id_arg, help="evaluate on another env id (default: the training env)"
+    )
     parser.add_argument("--json", metavar="FILE", help="also write per-episode results as JSON")
     add_overwrite_arg(parser, "the --json file")
     return parser

@@ -9,6 +9,7 @@ import numpy as np
 from offpcc_pl.commands.common import (
     add_overwrite_arg,
     add_source_args,
+    env_id_arg,
     load_source,
     make_parser,
     make_policy_env,
@@ -39,7 +40,9 @@ def _parser():
     add_overwrite_arg(parser, "videos of the same names in --out")
     parser.add_argument("--max_steps", type=positive_int, help="cut episodes after this many steps")
     parser.add_argument("--fps", type=positive_int, help="frame rate (default: the env's)")
-    parser.add_argument("--env_id", help="record another env id (default: the training env)")
+    parser.add_argument(
+        "--env_id", type=env_id_arg, help="record another env id (default: the training env)"
+    )
     return parser
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from offpcc_pl.commands.common import (
     add_source_args,
     check_source,
+    env_id_arg,
     load_source,
     make_parser,
     make_policy_env,
@@ -20,7 +21,9 @@ def _parser():
     parser = make_parser("render", "Show episodes of a saved policy on screen (render_mode=human).")
     add_source_args(parser)
     parser.add_argument("--episodes", type=positive_int, default=1, help="episodes to show")
-    parser.add_argument("--env_id", help="render another env id (default: the training env)")
+    parser.add_argument(
+        "--env_id", type=env_id_arg, help="render another env id (default: the training env)"
+    )
     return parser
 
 
