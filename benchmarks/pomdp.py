@@ -378,6 +378,7 @@ class Cell:
     last3: list[float]  # per seed: the mean of its last LAST test evaluations
     finals: list[float]  # per seed with one: its final policy's evaluation at the budget
     minutes: list[float]  # per seed: training wall time up to the budget
+    episodes: list[int]  # per final evaluation: the episodes it played
 
 
 CPU_FILE = "cpu_minutes.txt"  # in each csv/version_* dir that pomdp.py's fits wrote
@@ -477,7 +478,7 @@ def collect(task: Task, agent: str, records: dict[str, dict], prefix: str, steps
     """The runs of ``agent`` on ``task`` (records ``<prefix>/seed*``) that reached ``steps``."""
     metric = SUCCESS if task.success else RETURN
     final_key = "success_rate" if task.success else "return_mean"
-    cell = Cell([], [], [], [])
+    cell = Cell([], [], [], [], [])
     for key in sorted(k for k in records if k.rsplit("/", 1)[0] == prefix):
         record = records[key]
         if metric not in record or record[metric][0][-1] < steps:
@@ -489,6 +490,7 @@ def collect(task: Task, agent: str, records: dict[str, dict], prefix: str, steps
         final = (record.get("final") or {}).get(str(steps))
         if final is not None:
             cell.finals.append(float(final[final_key]))
+            cell.episodes.append(int(final["episodes"]))
         cell.minutes.append(minutes_at(record, steps))
     return cell
 
@@ -634,6 +636,10 @@ def report(args: argparse.Namespace) -> dict[str, dict[str, Cell]]:
             + " | ".join(scores)
             + f" | {gap_closed(cells, task)} | {deviations(task)} | {minutes} |"
         )
+    counts = sorted({n for cells in results.values() for c in cells.values() for n in c.episodes})
+    # as recorded: a rebuild with another --final_episodes does not re-evaluate anything
+    counts = counts or [args.final_episodes]
+    episodes = f"{counts[0]}-{counts[-1]}" if len(counts) > 1 else counts[0]
     kept_table = [
         "",
         f"{KEPT_HEADING} (its layout: final test return of one evaluation): no run of these "
@@ -645,7 +651,7 @@ def report(args: argparse.Namespace) -> dict[str, dict[str, Cell]]:
     ]
     text = "\n".join(
         [
-            f"Each agent's cell: the evaluation of its final policy over {args.final_episodes} "
+            f"Each agent's cell: the evaluation of its final policy over {episodes} "
             f"episodes with fixed seeds / the mean of each seed's last {LAST} test evaluations, "
             "both as mean ± std over seeds (seed count); test return, or test success rate for "
             "the bump tasks; '-' where no final evaluation was recorded, 'not run' where no run "

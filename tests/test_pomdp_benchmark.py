@@ -165,9 +165,11 @@ def test_report_only_marks_missing_runs_not_run(tmp_path: Path) -> None:
 def test_records_rebuild_the_table_without_the_run_dirs(tiny_suite: Path, tmp_path: Path) -> None:
     """A fresh clone has the table's records (``pomdp.json``) but not the git-ignored runs."""
     (tmp_path / "pomdp.json").write_text((tiny_suite / "pomdp.json").read_text())
-    result = run_benchmark(tmp_path, "--report_only")
+    # another --final_episodes re-evaluates nothing: the caption gives the recorded count
+    result = run_benchmark(tmp_path, "--report_only", "--final_episodes", "7")
     assert result.returncode == 0, result.stdout + result.stderr
     assert not (tmp_path / "runs").exists()
+    assert "final policy over 2 episodes" in (tmp_path / "pomdp.md").read_text()
     rebuilt = table_row((tmp_path / "pomdp.md").read_text(), "pendulum-p")
     assert rebuilt == table_row((tiny_suite / "pomdp.md").read_text(), "pendulum-p")
     assert rebuilt[3] != "not run"
@@ -214,7 +216,10 @@ def test_a_shared_run_is_scored_and_timed_per_row() -> None:
     record = {
         pomdp.RETURN: [steps, [-900.0, -500.0, -200.0, -120.0]],
         pomdp.HOURS: [steps, [0.1, 0.2, 0.3, 0.4]],
-        "final": {"20000": {"return_mean": -480.0}, "40000": {"return_mean": -110.0}},
+        "final": {
+            "20000": {"return_mean": -480.0, "episodes": 100},
+            "40000": {"return_mean": -110.0, "episodes": 100},
+        },
         "wall_minutes": 99.0,
         "cpu_minutes": None,
     }
