@@ -231,3 +231,21 @@ def test_a_shared_run_is_scored_and_timed_per_row() -> None:
     assert short.minutes == [pytest.approx(12.0)] and long.minutes == [pytest.approx(24.0)]
     unfinished = pomdp.collect(task, "sac-full", {"sac/x/seed0": record}, "sac/x", 50_000)
     assert unfinished.last3 == [] and pomdp.fmt(unfinished, 0) == "not run"
+
+
+def test_seed_counts_come_from_the_row_unless_given() -> None:
+    pomdp = load_benchmark()
+
+    def seeds(*argv: str) -> dict[tuple[str, str], int]:
+        jobs = pomdp.plan(pomdp.parse_args(["--tasks", "reacher-pomdp", "push-r-bump", *argv]))
+        return {(job.task.name, job.agent): len(job.seeds) for job in jobs}
+
+    assert seeds() == {
+        ("reacher-pomdp", "recipe"): 3,
+        ("reacher-pomdp", "sac-partial"): 2,  # one full-state seed is not clearly apart
+        ("reacher-pomdp", "sac-full"): 2,
+        ("push-r-bump", "recipe"): 5,
+        ("push-r-bump", "sac-partial"): 1,
+    }
+    assert set(seeds("--baseline_seeds", "3").values()) == {3, 5}
+    assert set(seeds("--seeds", "4").values()) == {4}
