@@ -21,6 +21,7 @@ from offpcc_pl.errors import (
     Interrupted,
     TrainingDiverged,
     parser_message,
+    wandb_refusal,
 )
 
 
@@ -155,6 +156,11 @@ def _user_error(err: Exception) -> str | None:
         return _one_line(err)
     if err.__class__.__name__ in ("ArgumentError", "ParserError"):
         return parser_message(str(err), _init_options)
+    if wandb_refusal(err):
+        return _one_line(
+            f"W&B refused the run ({err}); log in again (`wandb login`), or train offline "
+            "with WANDB_MODE=offline or without W&B with --trainer.logger false"
+        )
     return None
 
 

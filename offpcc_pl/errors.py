@@ -31,6 +31,16 @@ class Interrupted(Exception):
         self.signum = signum
 
 
+WANDB_REFUSALS = ("CommError", "AuthenticationError", "UsageError")
+
+
+def wandb_refusal(err: BaseException) -> bool:
+    """Whether W&B refused to start the run (a rejected key, an unknown entity or project):
+    the user's setup, not a failure of the run, which has not trained a step yet."""
+    kind = type(err)
+    return kind.__module__.startswith("wandb.") and kind.__name__ in WANDB_REFUSALS
+
+
 def close_matches(value: str, allowed: Iterable[str], n: int = 3) -> str:
     """``" (did you mean: a, b?)"`` for the closest allowed values, or ``""``."""
     matches = difflib.get_close_matches(value, list(allowed), n=n, cutoff=0.6)

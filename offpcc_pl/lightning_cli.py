@@ -29,7 +29,7 @@ from offpcc_pl.checkpointing.files import (
 from offpcc_pl.checkpointing.names import algorithm_name, run_directory, run_group
 from offpcc_pl.checkpointing.savers import AtomicCheckpointIO, LastCheckpoint, run_checkpoints
 from offpcc_pl.envs.make import check_env_id
-from offpcc_pl.errors import CheckpointError, ConfigError, close_matches
+from offpcc_pl.errors import CheckpointError, ConfigError, close_matches, wandb_refusal
 from offpcc_pl.loop import ReplayCallback
 from offpcc_pl.option_checks import check_cli_options
 from offpcc_pl.outputs import (
@@ -286,7 +286,7 @@ def is_refusal(err: BaseException | None) -> bool:
     line with exit code 2."""
     seen: set[int] = set()
     while err is not None and id(err) not in seen:
-        if isinstance(err, ConfigError | MisconfigurationException):
+        if isinstance(err, ConfigError | MisconfigurationException) or wandb_refusal(err):
             return True
         seen.add(id(err))
         err = err.__cause__ or err.__context__
