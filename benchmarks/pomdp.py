@@ -70,7 +70,7 @@ class Task:
     name: str
     partial_id: str
     full_id: str | None  # None: no full-state version (the bump tasks)
-    steps: int  # env steps of every run of the row (about a fifth of the paper's)
+    steps: int  # env steps of every run of the row (a tenth to a fifth of the paper's)
     paper_budget: int  # env steps of the paper's runs
     sac_config: str  # feed-forward SAC settings for the two references
     success: bool = False  # report the test success rate instead of the return
@@ -233,8 +233,8 @@ def plan(args: argparse.Namespace) -> list[Job]:
             if task.env_id(agent) is None:
                 continue
             recurrent = agent in ("recipe", "rsac")
-            count = args.seeds or (task.rsac_seeds if recurrent else args.baseline_seeds)
-            count = count or task.sac_seeds
+            sac_seeds = args.baseline_seeds or task.sac_seeds
+            count = args.seeds or (task.rsac_seeds if recurrent else sac_seeds)
             jobs.append(Job(task, agent, tuple(range(count))))
     return jobs
 

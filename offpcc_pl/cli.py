@@ -20,6 +20,7 @@ from offpcc_pl.errors import (
     ConfigError,
     Interrupted,
     TrainingDiverged,
+    find_cause,
     parser_message,
     wandb_refusal,
 )
@@ -80,13 +81,7 @@ def check_model_flags(argv: list[str]) -> None:
 def _config_error(err: BaseException) -> ConfigError | None:
     """The ConfigError behind ``err``: jsonargparse and Lightning wrap the ones raised while
     the module or trainer is built (e.g. ``--model.burn_in 5`` without a window)."""
-    seen: set[int] = set()
-    while err is not None and id(err) not in seen:
-        if isinstance(err, ConfigError):
-            return err
-        seen.add(id(err))
-        err = err.__cause__ or err.__context__
-    return None
+    return find_cause(err, lambda cause: isinstance(cause, ConfigError))
 
 
 def _quiet_known_warnings() -> None:
@@ -156,9 +151,10 @@ def _user_error(err: Exception) -> str | None:
         return _one_line(err)
     if err.__class__.__name__ in ("ArgumentError", "ParserError"):
         return parser_message(str(err), _init_options)
-    if wandb_refusal(err):
+    refused = find_cause(err, wandb_refusal)
+    if refused is not None:
         return _one_line(
-            f"W&B refused the run ({err}); log in again (`wandb login`), or train offline "
+            f"W&B refused the run ({refused}); log in again (`wandb login`), or train offline "
             "with WANDB_MODE=offline or without W&B with --trainer.logger false"
         )
     return None

@@ -31,6 +31,20 @@ class Interrupted(Exception):
         self.signum = signum
 
 
+def find_cause(
+    err: BaseException | None, match: Callable[[BaseException], bool]
+) -> BaseException | None:
+    """The first error in ``err``'s chain (itself, then what it was raised from or during)
+    that ``match`` accepts: jsonargparse, Lightning and W&B wrap what they call into."""
+    seen: set[int] = set()
+    while err is not None and id(err) not in seen:
+        if match(err):
+            return err
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return None
+
+
 WANDB_REFUSALS = ("CommError", "AuthenticationError", "UsageError")
 
 

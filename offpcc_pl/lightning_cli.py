@@ -29,7 +29,13 @@ from offpcc_pl.checkpointing.files import (
 from offpcc_pl.checkpointing.names import algorithm_name, run_directory, run_group
 from offpcc_pl.checkpointing.savers import AtomicCheckpointIO, LastCheckpoint, run_checkpoints
 from offpcc_pl.envs.make import check_env_id
-from offpcc_pl.errors import CheckpointError, ConfigError, close_matches, wandb_refusal
+from offpcc_pl.errors import (
+    CheckpointError,
+    ConfigError,
+    close_matches,
+    find_cause,
+    wandb_refusal,
+)
 from offpcc_pl.loop import ReplayCallback
 from offpcc_pl.option_checks import check_cli_options
 from offpcc_pl.outputs import (
@@ -284,13 +290,9 @@ def discard_unused_logs(new_dirs: list[Path]) -> None:
 def is_refusal(err: BaseException | None) -> bool:
     """Whether ``err`` (or what it wraps) is a user's bad input, which the CLI prints as one
     line with exit code 2."""
-    seen: set[int] = set()
-    while err is not None and id(err) not in seen:
-        if isinstance(err, ConfigError | MisconfigurationException) or wandb_refusal(err):
-            return True
-        seen.add(id(err))
-        err = err.__cause__ or err.__context__
-    return False
+    refusal = ConfigError | MisconfigurationException
+    found = find_cause(err, lambda cause: isinstance(cause, refusal) or wandb_refusal(cause))
+    return found is not None
 
 
 class OffpccCLI(LightningCLI):
