@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ import offpcc_pl  # noqa: F401  (registers the ids)
 from offpcc_pl.envs import CATALOG
 from offpcc_pl.envs.bumps.envs import BumpMDPEnv, BumpsNormEnv, BumpTargetEnv, _render_mode
 from offpcc_pl.envs.bumps.scene import BLADE_JOINT, mesh_inertia, sample_union
+from tests.conftest import TINY, run_cli, tiny_args
 
 BUMPS_IDS = [
     "pbc-bumps-normal-pomdp-v0",
@@ -428,3 +430,45 @@ def test_fidelity_benchmark_prints_ours_beside_the_original() -> None:
     ours = {row[0][2:]: row[2].rstrip(" |") for row in rows[1:]}
     assert ours["steps to success from between the bumps (hard push right)"] == "2"
     assert "argv[0]" not in out.stdout
+
+
+def test_failure_benchmark_accounts_for_every_episode_as_evaluate_scores_it(
+    tmp_path: Path,
+) -> None:
+    run = tmp_path / "run"
+    fit = run_cli(
+        "fit", "--model", "SAC", "--model.env_id", "pbc-bumps-normal-pomdp-v0", *TINY,
+        "--trainer.max_epochs", "1", "--trainer.default_root_dir", str(run), cwd=tmp_path,
+    )  # fmt: skip
+    assert fit.returncode == 0, fit.stderr[-3000:]
+    report = tmp_path / "evaluate.json"
+    evaluate = run_cli(
+        "evaluate", "--policy", str(run), "--episodes", "6", "--json", str(report), cwd=tmp_path
+    )
+    assert evaluate.returncode == 0, evaluate.stderr[-3000:]
+    successes = sum(episode["success"] for episode in json.loads(report.read_text())["episodes"])
+
+    script = Path(__file__).parents[1] / "benchmarks" / "bumps_failures.py"
+    out = subprocess.run(
+        [sys.executable, str(script), str(run), "--episodes", "6"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert f"success {int(successes)} / 6" in out.stdout
+    rows = [line.split(" | ") for line in out.stdout.splitlines() if line.startswith("| ")]
+    assert [row[0] for row in rows[1:]] == ["| left of both", "| between", "| right of both"]
+    counts = [[int(cell.rstrip(" |")) for cell in row[1:]] for row in rows[1:]]
+    assert sum(map(sum, counts)) == 6 and sum(row[0] for row in counts) == successes
+
+
+def test_failure_benchmark_refuses_a_policy_of_another_task(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    fit = run_cli(
+        "fit", *tiny_args("SAC"), "--trainer.max_epochs", "1",
+        "--trainer.default_root_dir", str(run), cwd=tmp_path,
+    )  # fmt: skip
+    assert fit.returncode == 0, fit.stderr[-3000:]
+    script = Path(__file__).parents[1] / "benchmarks" / "bumps_failures.py"
+    out = subprocess.run([sys.executable, str(script), str(run)], capture_output=True, text=True)
+    assert out.returncode == 2 and "is not a two-bump task" in out.stderr
+    assert "Traceback" not in out.stderr
