@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 import offpcc_pl
-from offpcc_pl.envs.bumps.envs import BUMP_MOVED, GRIPPER_Y_LIMIT, BumpsNormEnv
+from offpcc_pl.envs.bumps.envs import GRIPPER_Y_LIMIT, BumpsNormEnv
 from offpcc_pl.envs.make import TEST_SEED, make_env
 from offpcc_pl.rollout import play_episode
 
@@ -34,10 +34,10 @@ def outcome(env: BumpsNormEnv, success: float | None) -> str:
     """What ended the episode, read from the bumps' and the finger's final state."""
     if success:
         return OUTCOMES[0]
-    y1, y2 = env.bump_positions()
-    if abs(y1 - env._bump1_start) > BUMP_MOVED:
+    bump1_moved, bump2_left = env.wrong_moves(*env.bump_positions())
+    if bump1_moved:
         return OUTCOMES[1]
-    if y2 - env._bump2_start < -BUMP_MOVED:
+    if bump2_left:
         return OUTCOMES[2]
     tip_y, _ = env.scene.finger_state()
     return OUTCOMES[3] if abs(tip_y) >= GRIPPER_Y_LIMIT else OUTCOMES[4]

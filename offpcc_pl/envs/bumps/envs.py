@@ -205,9 +205,7 @@ class BumpsNormEnv(_FingerEnv):
         tip_y, _ = self.scene.finger_state()
         y1, y2 = self.bump_positions()
         success = y2 - self._bump2_start > PUSHED and tip_y < y2
-        wrong_push = (
-            abs(y1 - self._bump1_start) > BUMP_MOVED or y2 - self._bump2_start < -BUMP_MOVED
-        )
+        wrong_push = any(self.wrong_moves(y1, y2))
         at_limit = tip_y <= -GRIPPER_Y_LIMIT or tip_y >= GRIPPER_Y_LIMIT
         reward = -1.0 if self.punish and wrong_push else float(success)  # -1 overrides +1
         terminated = success or wrong_push or at_limit
@@ -219,6 +217,11 @@ class BumpsNormEnv(_FingerEnv):
     def bump_positions(self) -> tuple[float, float]:
         """True ``(y1, y2)`` of the bumps' bases: hidden from the agent, for tests and scripts."""
         return self.scene.body_y(self.bump1), self.scene.body_y(self.bump2)
+
+    def wrong_moves(self, y1: float, y2: float) -> tuple[bool, bool]:
+        """``(bump #1 moved, bump #2 moved left)``, each beyond 1 mm, for bumps now at ``y1``,
+        ``y2`` (:meth:`bump_positions`): either one ends the episode as a wrong push."""
+        return abs(y1 - self._bump1_start) > BUMP_MOVED, y2 - self._bump2_start < -BUMP_MOVED
 
     def oracle_action(self, obs: np.ndarray) -> np.ndarray:
         """The action of a scripted policy that reads the hidden bump positions (tests and
