@@ -158,6 +158,8 @@ TASKS = {
             100_000,
             500_000,
             SAC_POMDP,
+            # memoryless SAC's first seed (35) ended between the recipe's seeds (61, 42, 19)
+            sac_seeds=2,
         ),
         Task(
             "push-r-bump",
