@@ -4,12 +4,15 @@ settings."""
 from __future__ import annotations
 
 import atexit
+import importlib.util
+import json
 import os
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -132,6 +135,33 @@ def run_cli(*args: str, cwd: Path, timeout: float = 600) -> subprocess.Completed
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     return tmp_path
+
+
+def fit_and_evaluate(tmp_path: Path, env_id: str, episodes: int) -> tuple[Path, dict]:
+    """A one-epoch tiny SAC run on ``env_id`` in ``tmp_path/run``, and the report of
+    ``offpcc-pl evaluate --json`` over ``episodes`` evaluation episodes of its policy."""
+    run, report = tmp_path / "run", tmp_path / "evaluate.json"
+    fit = run_cli(
+        "fit", "--model", "SAC", "--model.env_id", env_id, *TINY,
+        "--trainer.max_epochs", "1", "--trainer.default_root_dir", str(run), cwd=tmp_path,
+    )  # fmt: skip
+    assert fit.returncode == 0, fit.stderr[-3000:]
+    evaluate = run_cli(
+        "evaluate", "--policy", str(run), "--episodes", str(episodes), "--json", str(report),
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert evaluate.returncode == 0, evaluate.stderr[-3000:]
+    return run, json.loads(report.read_text())
+
+
+def load_script(path: Path) -> ModuleType:
+    """A script of ``benchmarks/`` as a module, to test its functions."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve their module by name
+    spec.loader.exec_module(module)
+    return module
 
 
 # Prefix of a command that starts it as a script's background job starts: with SIGINT

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +15,7 @@ import offpcc_pl  # noqa: F401  (registers the ids)
 from offpcc_pl.envs import CATALOG
 from offpcc_pl.envs.bumps.envs import BumpMDPEnv, BumpsNormEnv, BumpTargetEnv, _render_mode
 from offpcc_pl.envs.bumps.scene import BLADE_JOINT, mesh_inertia, sample_union
-from tests.conftest import TINY, run_cli, tiny_args
+from tests.conftest import fit_and_evaluate, run_cli, tiny_args
 
 BUMPS_IDS = [
     "pbc-bumps-normal-pomdp-v0",
@@ -435,18 +434,8 @@ def test_fidelity_benchmark_prints_ours_beside_the_original() -> None:
 def test_failure_benchmark_accounts_for_every_episode_as_evaluate_scores_it(
     tmp_path: Path,
 ) -> None:
-    run = tmp_path / "run"
-    fit = run_cli(
-        "fit", "--model", "SAC", "--model.env_id", "pbc-bumps-normal-pomdp-v0", *TINY,
-        "--trainer.max_epochs", "1", "--trainer.default_root_dir", str(run), cwd=tmp_path,
-    )  # fmt: skip
-    assert fit.returncode == 0, fit.stderr[-3000:]
-    report = tmp_path / "evaluate.json"
-    evaluate = run_cli(
-        "evaluate", "--policy", str(run), "--episodes", "6", "--json", str(report), cwd=tmp_path
-    )
-    assert evaluate.returncode == 0, evaluate.stderr[-3000:]
-    successes = sum(episode["success"] for episode in json.loads(report.read_text())["episodes"])
+    run, report = fit_and_evaluate(tmp_path, "pbc-bumps-normal-pomdp-v0", episodes=6)
+    successes = sum(episode["success"] for episode in report["episodes"])
 
     script = Path(__file__).parents[1] / "benchmarks" / "bumps_failures.py"
     out = subprocess.run(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -11,17 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from offpcc_pl.envs.make import make_env
-from tests.conftest import TINY, run_cli, tiny_args
+from tests.conftest import fit_and_evaluate, load_script, run_cli, tiny_args
 
 SCRIPT = Path(__file__).parents[1] / "benchmarks" / "maze_trips.py"
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("maze_trips", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve their module by name
-    spec.loader.exec_module(module)
-    return module
 
 
 class Homing:
@@ -41,7 +31,7 @@ class Homing:
 def test_a_policy_that_sees_the_platform_goes_back_as_fast_as_it_first_got_there() -> None:
     """Every trip of the simple maze starts at the centre at rest, so a memoryless homing
     policy takes the same steps on each: the trips are cut where the agent is put back."""
-    trips = load_script().play(Homing(), make_env("water-maze-simple-mdp-v0"), episodes=3)
+    trips = load_script(SCRIPT).play(Homing(), make_env("water-maze-simple-mdp-v0"), episodes=3)
     assert len(trips.first) == 3 and min(trips.visits) >= 5
     assert sum(trips.visits) == len(trips.first) + len(trips.later)
     for episode in range(3):  # the later trips of an episode repeat its first one
@@ -53,18 +43,8 @@ def test_a_policy_that_sees_the_platform_goes_back_as_fast_as_it_first_got_there
 
 
 def test_the_command_reports_the_return_that_evaluate_reports(tmp_path: Path) -> None:
-    run = tmp_path / "run"
-    fit = run_cli(
-        "fit", "--model", "SAC", "--model.env_id", "water-maze-simple-pomdp-v0", *TINY,
-        "--trainer.max_epochs", "1", "--trainer.default_root_dir", str(run), cwd=tmp_path,
-    )  # fmt: skip
-    assert fit.returncode == 0, fit.stderr[-3000:]
-    report = tmp_path / "evaluate.json"
-    evaluate = run_cli(
-        "evaluate", "--policy", str(run), "--episodes", "2", "--json", str(report), cwd=tmp_path
-    )
-    assert evaluate.returncode == 0, evaluate.stderr[-3000:]
-    expected = json.loads(report.read_text())["return_mean"]
+    run, report = fit_and_evaluate(tmp_path, "water-maze-simple-pomdp-v0", episodes=2)
+    expected = report["return_mean"]
     out = subprocess.run(
         [sys.executable, str(SCRIPT), str(run), "--episodes", "2"],
         capture_output=True, text=True, timeout=300,

@@ -4,7 +4,6 @@ run finished and evaluated) instead of retraining."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import subprocess
@@ -12,6 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import load_script
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "benchmarks" / "pomdp.py"
@@ -201,11 +202,7 @@ def test_a_task_without_records_keeps_its_earlier_row_marked(tmp_path: Path) -> 
 
 
 def load_benchmark():
-    spec = importlib.util.spec_from_file_location("pomdp_benchmark", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve their module by name
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT)
 
 
 def test_a_shared_run_is_scored_and_timed_per_row() -> None:
