@@ -14,7 +14,6 @@ reached it), and the completed visits per episode.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import numpy as np
 import offpcc_pl
 from offpcc_pl.envs.make import TEST_SEED, make_env
 from offpcc_pl.envs.water_maze import WaterMazeEnv
+from offpcc_pl.rollout import Actor, play_episode
 
 
 @dataclass
@@ -31,36 +31,57 @@ class Trips:
     """What a policy did over the evaluation episodes."""
 
     returns: list[float] = field(default_factory=list)  # per episode
-    visits: list[int] = field(default_factory=list)  # per episode: trips that ended on the platform
-    first: list[int] = field(
-        default_factory=list
-    )  # steps to the platform, first trips that got there
+    visits: list[int] = field(default_factory=list)  # per episode: trips ended on the platform
+    first: list[int] = field(default_factory=list)  # steps to the platform, first trips there
     later: list[int] = field(default_factory=list)  # the same on every later trip
 
 
-def play(policy: Callable[[np.ndarray], np.ndarray], env: gymnasium.Env, episodes: int) -> Trips:
-    """Play ``episodes`` evaluation episodes of a sparse water maze made by ``make_env``;
-    ``policy`` acts on each observation and has ``reset()``, called at each episode start."""
+def sparse_maze(env: gymnasium.Env) -> WaterMazeEnv | None:
+    """The water maze under ``env``'s wrappers if its reward marks the platform, else None."""
     base = env.unwrapped
-    assert isinstance(base, WaterMazeEnv) and not base.dense
-    out = Trips()
+    return base if isinstance(base, WaterMazeEnv) and not base.dense else None
+
+
+class TripCounter(gymnasium.Wrapper):
+    """Cuts each episode of a sparse water maze into trips as it is played: a trip starts at
+    the reset and again when the fifth rewarded step moves the agent off the platform."""
+
+    def __init__(self, env: gymnasium.Env, trips: Trips) -> None:
+        base = sparse_maze(env)
+        if base is None:
+            raise ValueError(f"{env.unwrapped} is not a sparse water maze")
+        super().__init__(env)
+        self.base, self.trips = base, trips
+        self.start = self.step_count = self.visited = 0  # visited: this episode's finished trips
+        self.found = False
+
+    def reset(self, **kwargs):
+        self.start = self.step_count = self.visited = 0
+        self.found = False
+        return self.env.reset(**kwargs)
+
+    def step(self, action):
+        obs, rew, terminated, truncated, info = self.env.step(action)
+        self.step_count += 1
+        if rew > 0 and not self.found:  # sparse mazes reward only steps on the platform
+            (self.trips.first if self.visited == 0 else self.trips.later).append(
+                self.step_count - self.start
+            )
+            self.found = True
+        if rew > 0 and self.base.steps_on_platform == 0:  # the fifth: moved off the platform
+            self.start, self.found, self.visited = self.step_count, False, self.visited + 1
+        return obs, rew, terminated, truncated, info
+
+
+def play(policy: Actor, env: gymnasium.Env, episodes: int) -> Trips:
+    """Play ``episodes`` evaluation episodes, as ``offpcc-pl evaluate`` does, of a sparse water
+    maze made by ``make_env``; ValueError for another env."""
+    trips = Trips()
+    counter = TripCounter(env, trips)
     for i in range(episodes):
-        obs, _ = env.reset(seed=TEST_SEED + i)
-        policy.reset()  # type: ignore[attr-defined]
-        total, start, found, visited, step, done = 0.0, 0, False, 0, 0, False
-        while not done:
-            obs, rew, terminated, truncated, _ = env.step(policy(obs))
-            step += 1
-            total += float(rew)
-            done = terminated or truncated
-            if rew > 0 and not found:  # sparse mazes reward only steps on the platform
-                (out.first if visited == 0 else out.later).append(step - start)
-                found = True
-            if rew > 0 and base.steps_on_platform == 0:  # the fifth: moved off the platform
-                start, found, visited = step, False, visited + 1
-        out.returns.append(total)
-        out.visits.append(visited)
-    return out
+        trips.returns.append(play_episode(policy, counter, TEST_SEED + i).episode_return)
+        trips.visits.append(counter.visited)
+    return trips
 
 
 def mean(values: list[int]) -> str:
@@ -71,8 +92,8 @@ def trips(path: str, episodes: int) -> str:
     """The report line for the policy at ``path`` (a run dir, policy dir or checkpoint)."""
     policy = offpcc_pl.load_policy(path)
     env = make_env(policy.env_id, history=policy.spec.history)
-    base = env.unwrapped
-    if not isinstance(base, WaterMazeEnv) or base.dense:
+    if sparse_maze(env) is None:
+        env.close()
         raise ValueError(f"{path}: its env {policy.env_id} is not a sparse water maze")
     out = play(policy, env, episodes)
     env.close()

@@ -137,21 +137,36 @@ def workdir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def fit_and_evaluate(tmp_path: Path, env_id: str, episodes: int) -> tuple[Path, dict]:
-    """A one-epoch tiny SAC run on ``env_id`` in ``tmp_path/run``, and the report of
-    ``offpcc-pl evaluate --json`` over ``episodes`` evaluation episodes of its policy."""
-    run, report = tmp_path / "run", tmp_path / "evaluate.json"
+def tiny_fit(tmp_path: Path, env_id: str | None = None) -> Path:
+    """A one-epoch tiny SAC run in ``tmp_path/run`` (on SAC's test env unless ``env_id``)."""
+    run = tmp_path / "run"
     fit = run_cli(
-        "fit", "--model", "SAC", "--model.env_id", env_id, *TINY,
+        "fit", "--model", "SAC", "--model.env_id", env_id or env_for("SAC"), *TINY,
         "--trainer.max_epochs", "1", "--trainer.default_root_dir", str(run), cwd=tmp_path,
     )  # fmt: skip
     assert fit.returncode == 0, fit.stderr[-3000:]
+    return run
+
+
+def fit_and_evaluate(tmp_path: Path, env_id: str, episodes: int) -> tuple[Path, dict]:
+    """:func:`tiny_fit` on ``env_id``, and the report of ``offpcc-pl evaluate --json`` over
+    ``episodes`` evaluation episodes of its policy."""
+    run, report = tiny_fit(tmp_path, env_id), tmp_path / "evaluate.json"
     evaluate = run_cli(
         "evaluate", "--policy", str(run), "--episodes", str(episodes), "--json", str(report),
         cwd=tmp_path,
     )  # fmt: skip
     assert evaluate.returncode == 0, evaluate.stderr[-3000:]
     return run, json.loads(report.read_text())
+
+
+BENCHMARKS = Path(__file__).parents[1] / "benchmarks"
+
+
+def run_script(name: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """``python benchmarks/NAME ARGS`` in a process of its own; its output as text."""
+    cmd = [sys.executable, str(BENCHMARKS / name), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 
 def load_script(path: Path) -> ModuleType:

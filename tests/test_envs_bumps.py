@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import gymnasium
@@ -15,7 +13,7 @@ import offpcc_pl  # noqa: F401  (registers the ids)
 from offpcc_pl.envs import CATALOG
 from offpcc_pl.envs.bumps.envs import BumpMDPEnv, BumpsNormEnv, BumpTargetEnv, _render_mode
 from offpcc_pl.envs.bumps.scene import BLADE_JOINT, mesh_inertia, sample_union
-from tests.conftest import fit_and_evaluate, run_cli, tiny_args
+from tests.conftest import fit_and_evaluate, run_script, tiny_fit
 
 BUMPS_IDS = [
     "pbc-bumps-normal-pomdp-v0",
@@ -418,11 +416,7 @@ def test_rendering_flag_means_human() -> None:
 
 
 def test_fidelity_benchmark_prints_ours_beside_the_original() -> None:
-    script = Path(__file__).parents[1] / "benchmarks" / "bumps_fidelity.py"
-    out = subprocess.run(
-        [sys.executable, str(script), "--episodes", "3", "--speed-steps", "50"],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    out = run_script("bumps_fidelity.py", "--episodes", "3", "--speed-steps", "50")
     assert out.returncode == 0, out.stderr[-3000:]
     rows = [line.split(" | ") for line in out.stdout.splitlines() if line.startswith("| ")]
     assert rows[0] == ["| measure", "original (UR5 + shovel)", "ours |"] and len(rows) == 13
@@ -436,12 +430,7 @@ def test_failure_benchmark_accounts_for_every_episode_as_evaluate_scores_it(
 ) -> None:
     run, report = fit_and_evaluate(tmp_path, "pbc-bumps-normal-pomdp-v0", episodes=6)
     successes = sum(episode["success"] for episode in report["episodes"])
-
-    script = Path(__file__).parents[1] / "benchmarks" / "bumps_failures.py"
-    out = subprocess.run(
-        [sys.executable, str(script), str(run), "--episodes", "6"],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    out = run_script("bumps_failures.py", str(run), "--episodes", "6")
     assert out.returncode == 0, out.stderr[-3000:]
     assert f"success {int(successes)} / 6" in out.stdout
     rows = [line.split(" | ") for line in out.stdout.splitlines() if line.startswith("| ")]
@@ -451,13 +440,6 @@ def test_failure_benchmark_accounts_for_every_episode_as_evaluate_scores_it(
 
 
 def test_failure_benchmark_refuses_a_policy_of_another_task(tmp_path: Path) -> None:
-    run = tmp_path / "run"
-    fit = run_cli(
-        "fit", *tiny_args("SAC"), "--trainer.max_epochs", "1",
-        "--trainer.default_root_dir", str(run), cwd=tmp_path,
-    )  # fmt: skip
-    assert fit.returncode == 0, fit.stderr[-3000:]
-    script = Path(__file__).parents[1] / "benchmarks" / "bumps_failures.py"
-    out = subprocess.run([sys.executable, str(script), str(run)], capture_output=True, text=True)
+    out = run_script("bumps_failures.py", str(tiny_fit(tmp_path)))
     assert out.returncode == 2 and "is not a two-bump task" in out.stderr
     assert "Traceback" not in out.stderr

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 
 from offpcc_pl.envs.make import make_env
-from tests.conftest import fit_and_evaluate, load_script, run_cli, tiny_args
+from tests.conftest import BENCHMARKS, fit_and_evaluate, load_script, run_script, tiny_fit
 
-SCRIPT = Path(__file__).parents[1] / "benchmarks" / "maze_trips.py"
+SCRIPT = BENCHMARKS / "maze_trips.py"
 
 
 class Homing:
@@ -45,27 +43,19 @@ def test_a_policy_that_sees_the_platform_goes_back_as_fast_as_it_first_got_there
 def test_the_command_reports_the_return_that_evaluate_reports(tmp_path: Path) -> None:
     run, report = fit_and_evaluate(tmp_path, "water-maze-simple-pomdp-v0", episodes=2)
     expected = report["return_mean"]
-    out = subprocess.run(
-        [sys.executable, str(SCRIPT), str(run), "--episodes", "2"],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    out = run_script("maze_trips.py", str(run), "--episodes", "2")
     assert out.returncode == 0, out.stderr[-3000:]
     assert f"return {expected:.1f} over 2 episodes" in out.stdout
     assert "of 2 reached the platform" in out.stdout
 
 
 def test_the_command_refuses_a_policy_of_another_task_in_one_line(tmp_path: Path) -> None:
-    run = tmp_path / "run"
-    fit = run_cli(
-        "fit", *tiny_args("SAC"), "--trainer.max_epochs", "1",
-        "--trainer.default_root_dir", str(run), cwd=tmp_path,
-    )  # fmt: skip
-    assert fit.returncode == 0, fit.stderr[-3000:]
+    run = tiny_fit(tmp_path)
     for args, message in (
         ([str(run)], "is not a sparse water maze"),
         ([str(tmp_path / "missing")], "no such run, policy or checkpoint"),
         ([str(run), "--episodes", "0"], "--episodes 0: must be 1 or more"),
     ):
-        out = subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True)
+        out = run_script("maze_trips.py", *args)
         assert out.returncode == 2 and message in out.stderr, out.stderr
         assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
